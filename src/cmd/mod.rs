@@ -1,0 +1,179 @@
+//! Commands: the command table (from `proto/commands.json`), argument parsing and each
+//! command's semantics.
+//!
+//! Every handler is pure with respect to its inputs: read handlers see `&Db`, write handlers
+//! `&mut Db` plus a [`WriteCtx`] where they record the canonical form to log. Handlers must not
+//! do IO, `.await`, take locks or know the wire format; `exec` does all of that around them.
+
+pub mod args;
+pub mod conn;
+pub mod jsonpath;
+pub mod keys;
+pub mod keys_read;
+pub mod scan;
+pub mod server;
+pub mod table;
+
+use bytes::Bytes;
+
+pub use args::Args;
+pub use table::{lookup, CommandSpec, Kind, TABLE};
+
+use crate::error::CmdResult;
+use crate::protocol::{OutputFormat, Reply};
+use crate::store::Db;
+
+/// Per-connection state that commands may read or change.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    pub output: OutputFormat,
+    pub resp3: bool,
+    pub authenticated: bool,
+    /// Set by QUIT: the connection closes after this reply.
+    pub close: bool,
+    pub name: Option<String>,
+}
+
+/// What a read command may know about the server besides the data.
+#[derive(Debug, Clone, Default)]
+pub struct ServerInfo {
+    pub id: String,
+    pub version: &'static str,
+    pub pid: u32,
+    pub port: u16,
+    pub uptime_secs: u64,
+    pub aof_enabled: bool,
+    pub aof_size: u64,
+    pub aof_rewrite_in_progress: bool,
+    pub appendfsync: String,
+    pub repl_id: String,
+    pub repl_offset: u64,
+    pub read_only: bool,
+    pub connected_clients: u64,
+    pub total_connections: u64,
+    pub total_commands: u64,
+    pub expired_objects: u64,
+    pub rss_bytes: u64,
+    pub max_clients: u64,
+}
+
+/// The server, as the admin and connection commands see it. `exec` implements it.
+pub trait Host: Sync {
+    /// A snapshot of server-level numbers.
+    fn info(&self) -> ServerInfo;
+    /// A config value by name (CONFIG GET), or None for an unknown name.
+    fn config_get(&self, name: &str) -> Option<String>;
+    /// Every config name, for `CONFIG GET *`.
+    fn config_names(&self) -> Vec<&'static str>;
+    /// CONFIG SET; the error text is the client's.
+    fn config_set(&self, name: &str, value: &str) -> CmdResult<()>;
+    /// CONFIG REWRITE: persist the running config to the config file.
+    fn config_rewrite(&self) -> CmdResult<()>;
+    /// READONLY yes|no.
+    fn set_read_only(&self, on: bool) -> CmdResult<()>;
+    /// True when `requirepass` is set.
+    fn requires_auth(&self) -> bool;
+    /// Checks a password against `requirepass`.
+    fn check_password(&self, password: &str) -> bool;
+}
+
+/// Context of a read command.
+pub struct ReadCtx<'a> {
+    pub now_ms: i64,
+    pub host: &'a dyn Host,
+    /// The connection's output format (a few replies differ in content, not only in shape).
+    pub output: OutputFormat,
+}
+
+/// Context of a write command: the time it runs at and the canonical records it logs.
+#[derive(Debug, Default)]
+pub struct WriteCtx {
+    pub now_ms: i64,
+    /// Canonical commands to append to the AOF, in order. Empty means nothing changed.
+    pub log: Vec<Vec<Bytes>>,
+}
+
+impl WriteCtx {
+    /// A context at `now_ms`.
+    pub fn new(now_ms: i64) -> WriteCtx {
+        WriteCtx {
+            now_ms,
+            log: Vec::new(),
+        }
+    }
+
+    /// Records one canonical command.
+    pub fn log<I, S>(&mut self, args: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Bytes>,
+    {
+        self.log.push(args.into_iter().map(Into::into).collect());
+    }
+}
+
+/// A read handler.
+pub type ReadFn = fn(&Db, &mut Args, &ReadCtx) -> CmdResult<Reply>;
+/// A write handler.
+pub type WriteFn = fn(&mut Db, &mut Args, &mut WriteCtx) -> CmdResult<Reply>;
+/// An admin handler (no data access).
+pub type AdminFn = fn(&dyn Host, &mut Args) -> CmdResult<Reply>;
+/// A connection handler.
+pub type ConnFn = fn(&dyn Host, &mut Session, &mut Args) -> CmdResult<Reply>;
+
+/// A command's implementation, by kind.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Read(ReadFn),
+    Write(WriteFn),
+    Admin(AdminFn),
+    Conn(ConnFn),
+}
+
+/// The implementation of a command in the table (by upper-case name).
+pub fn handler(name: &str) -> Option<Handler> {
+    use Handler::*;
+    Some(match name {
+        "SET" => Write(keys::set),
+        "DEL" => Write(keys::del),
+        "PDEL" => Write(keys::pdel),
+        "DROP" => Write(keys::drop),
+        "FLUSHDB" => Write(keys::flushdb),
+        "RENAME" => Write(keys::rename),
+        "RENAMENX" => Write(keys::renamenx),
+        "FSET" => Write(keys::fset),
+        "EXPIRE" => Write(keys::expire),
+        "PEXPIREAT" => Write(keys::pexpireat),
+        "PERSIST" => Write(keys::persist),
+        "JSET" => Write(keys::jset),
+        "JDEL" => Write(keys::jdel),
+        "GET" => Read(keys_read::get),
+        "KEYS" => Read(keys_read::keys),
+        "TYPE" => Read(keys_read::type_),
+        "EXISTS" => Read(keys_read::exists),
+        "FEXISTS" => Read(keys_read::fexists),
+        "FGET" => Read(keys_read::fget),
+        "TTL" => Read(keys_read::ttl),
+        "JGET" => Read(keys_read::jget),
+        "BOUNDS" => Read(keys_read::bounds),
+        "STATS" => Read(keys_read::stats),
+        "SCAN" => Read(scan::scan),
+        "SERVER" => Read(server::server),
+        "INFO" => Read(server::info),
+        "DIGEST" => Read(server::digest),
+        "HEALTHZ" => Read(server::healthz),
+        "CONFIG" => Admin(server::config),
+        "READONLY" => Admin(server::readonly),
+        "GC" => Admin(server::gc),
+        "HELP" => Admin(server::help),
+        "COMMAND" => Admin(server::command),
+        "PING" => Conn(conn::ping),
+        "ECHO" => Conn(conn::echo),
+        "QUIT" => Conn(conn::quit),
+        "AUTH" => Conn(conn::auth),
+        "OUTPUT" => Conn(conn::output),
+        "HELLO" => Conn(conn::hello),
+        "CLIENT" => Conn(conn::client),
+        _ => return None,
+    })
+}

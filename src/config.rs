@@ -1,0 +1,380 @@
+//! Configuration: defaults, the TOML file, `MERIDIAN_*` environment overrides and the
+//! tile38-server compatible command line, merged in that order (later wins); plus the names
+//! CONFIG GET/SET understand and CONFIG REWRITE's output.
+//!
+//! Nothing else reads the config file or the environment.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+
+/// When the AOF is fsynced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fsync {
+    /// Before every write is acknowledged (survives power loss).
+    Always,
+    /// Once a second (a process crash loses nothing; power loss at most ~1 s).
+    Everysec,
+    /// Left to the OS (a process crash loses nothing).
+    No,
+}
+
+impl Fsync {
+    /// Parses `always|everysec|no`.
+    pub fn parse(s: &str) -> Option<Fsync> {
+        match s.to_ascii_lowercase().as_str() {
+            "always" => Some(Fsync::Always),
+            "everysec" => Some(Fsync::Everysec),
+            "no" => Some(Fsync::No),
+            _ => None,
+        }
+    }
+
+    /// The config-file spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fsync::Always => "always",
+            Fsync::Everysec => "everysec",
+            Fsync::No => "no",
+        }
+    }
+}
+
+/// Every setting. Keys are the kebab-case names used in TOML and by CONFIG GET/SET.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default, deny_unknown_fields)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub appendonly: bool,
+    pub appendfilename: String,
+    pub appendfsync: Fsync,
+    pub requirepass: String,
+    pub protected_mode: bool,
+    pub maxclients: u64,
+    pub proto_max_bulk_len: u64,
+    pub max_request_args: u64,
+    pub client_output_buffer_limit: u64,
+    pub loglevel: String,
+    pub keepalive: u64,
+    pub aof_load_truncated: bool,
+    pub read_only: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: "127.0.0.1".into(),
+            port: 9851,
+            dir: PathBuf::from("data"),
+            appendonly: true,
+            appendfilename: "appendonly.aof".into(),
+            appendfsync: Fsync::Everysec,
+            requirepass: String::new(),
+            protected_mode: true,
+            maxclients: 10_000,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            max_request_args: 1024 * 1024,
+            client_output_buffer_limit: 64 * 1024 * 1024,
+            loglevel: "info".into(),
+            keepalive: 300,
+            aof_load_truncated: true,
+            read_only: false,
+        }
+    }
+}
+
+/// Names CONFIG GET lists, in order.
+pub const CONFIG_NAMES: &[&str] = &[
+    "host",
+    "port",
+    "dir",
+    "appendonly",
+    "appendfilename",
+    "appendfsync",
+    "requirepass",
+    "protected-mode",
+    "maxclients",
+    "proto-max-bulk-len",
+    "max-request-args",
+    "client-output-buffer-limit",
+    "loglevel",
+    "keepalive",
+    "aof-load-truncated",
+    "read-only",
+];
+
+/// Names CONFIG SET may change at run time.
+pub const RUNTIME_SETTABLE: &[&str] = &[
+    "requirepass",
+    "protected-mode",
+    "maxclients",
+    "proto-max-bulk-len",
+    "max-request-args",
+    "client-output-buffer-limit",
+    "keepalive",
+    "appendfsync",
+    "read-only",
+];
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.into()
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "1" => Some(true),
+        "no" | "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Parses sizes like `512mb`, `1gb`, `64kb` or plain bytes.
+pub fn parse_size(v: &str) -> Option<u64> {
+    let l = v.trim().to_ascii_lowercase();
+    let (num, mul) = [
+        ("gb", 1u64 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suf, m)| l.strip_suffix(suf).map(|n| (n.to_string(), *m)))
+    .unwrap_or((l.clone(), 1));
+    num.trim().parse::<u64>().ok()?.checked_mul(mul)
+}
+
+impl Config {
+    /// The value of a setting as CONFIG GET shows it.
+    pub fn get(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "host" => self.host.clone(),
+            "port" => self.port.to_string(),
+            "dir" => self.dir.display().to_string(),
+            "appendonly" => yes_no(self.appendonly),
+            "appendfilename" => self.appendfilename.clone(),
+            "appendfsync" => self.appendfsync.as_str().into(),
+            "requirepass" => self.requirepass.clone(),
+            "protected-mode" => yes_no(self.protected_mode),
+            "maxclients" => self.maxclients.to_string(),
+            "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
+            "max-request-args" => self.max_request_args.to_string(),
+            "client-output-buffer-limit" => self.client_output_buffer_limit.to_string(),
+            "loglevel" => self.loglevel.clone(),
+            "keepalive" => self.keepalive.to_string(),
+            "aof-load-truncated" => yes_no(self.aof_load_truncated),
+            "read-only" => yes_no(self.read_only),
+            _ => return None,
+        })
+    }
+
+    /// Changes a setting from its text form. `Err` carries the client's error text.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let bad = || format!("Invalid argument '{value}' for CONFIG SET '{name}'");
+        let size = || parse_size(value).ok_or_else(bad);
+        let flag = || parse_bool(value).ok_or_else(bad);
+        match name {
+            "host" => self.host = value.into(),
+            "port" => self.port = value.parse().map_err(|_| bad())?,
+            "dir" => self.dir = PathBuf::from(value),
+            "appendonly" => self.appendonly = flag()?,
+            "appendfilename" => self.appendfilename = value.into(),
+            "appendfsync" => self.appendfsync = Fsync::parse(value).ok_or_else(bad)?,
+            "requirepass" => self.requirepass = value.into(),
+            "protected-mode" => self.protected_mode = flag()?,
+            "maxclients" => self.maxclients = size()?,
+            "proto-max-bulk-len" => self.proto_max_bulk_len = size()?,
+            "max-request-args" => self.max_request_args = size()?,
+            "client-output-buffer-limit" => self.client_output_buffer_limit = size()?,
+            "loglevel" => self.loglevel = value.into(),
+            "keepalive" => self.keepalive = value.parse().map_err(|_| bad())?,
+            "aof-load-truncated" => self.aof_load_truncated = flag()?,
+            "read-only" => self.read_only = flag()?,
+            _ => return Err(format!("Unsupported CONFIG parameter: {name}")),
+        }
+        Ok(())
+    }
+
+    /// Path of the AOF.
+    pub fn aof_path(&self) -> PathBuf {
+        self.dir.join(&self.appendfilename)
+    }
+
+    /// Reads a TOML config file.
+    pub fn from_file(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))
+    }
+
+    /// Applies `MERIDIAN_<NAME>` environment variables (`MERIDIAN_PROTECTED_MODE=no`).
+    pub fn apply_env(
+        &mut self,
+        vars: impl Iterator<Item = (String, String)>,
+    ) -> Result<(), String> {
+        for (k, v) in vars {
+            let Some(name) = k.strip_prefix("MERIDIAN_") else {
+                continue;
+            };
+            let name = name.to_ascii_lowercase().replace('_', "-");
+            if CONFIG_NAMES.contains(&name.as_str()) {
+                self.set(&name, &v).map_err(|e| format!("{k}: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The TOML text CONFIG REWRITE writes.
+    pub fn to_toml(&self) -> String {
+        let body = toml::to_string(self).unwrap_or_default();
+        format!("# Written by Meridian (CONFIG REWRITE / READONLY). Keys: config/README.md\n{body}")
+    }
+}
+
+/// Command-line flags, compatible with tile38-server where they overlap.
+#[derive(Debug, Parser, Default)]
+#[command(
+    name = "meridian",
+    version,
+    about = "Meridian: a Tile38-compatible spatial database",
+    disable_help_flag = true
+)]
+pub struct Cli {
+    /// Print help.
+    #[arg(long = "help", action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Host (address) to listen on.
+    #[arg(short = 'h', long = "host")]
+    pub host: Option<String>,
+    /// Port to listen on.
+    #[arg(short = 'p', long = "port")]
+    pub port: Option<u16>,
+    /// Data directory.
+    #[arg(short = 'd', long = "dir")]
+    pub dir: Option<PathBuf>,
+    /// Quiet logging (warnings and errors only).
+    #[arg(short = 'q')]
+    pub quiet: bool,
+    /// Verbose logging (debug).
+    #[arg(short = 'v')]
+    pub verbose: bool,
+    /// Turn the append-only file on or off.
+    #[arg(long = "appendonly", value_parser = ["yes", "no"])]
+    pub appendonly: Option<String>,
+    /// AOF file name inside the data directory.
+    #[arg(long = "appendfilename")]
+    pub appendfilename: Option<String>,
+    /// fsync policy: always, everysec or no.
+    #[arg(long = "appendfsync", value_parser = ["always", "everysec", "no"])]
+    pub appendfsync: Option<String>,
+    /// Protected mode: refuse non-loopback clients unless a password is set.
+    #[arg(long = "protected-mode", value_parser = ["yes", "no"])]
+    pub protected_mode: Option<String>,
+    /// Password clients must AUTH with.
+    #[arg(long = "requirepass")]
+    pub requirepass: Option<String>,
+    /// TOML config file (defaults to <dir>/meridian.toml when that exists).
+    #[arg(long = "config")]
+    pub config: Option<PathBuf>,
+}
+
+impl Cli {
+    /// Builds the effective config: defaults < file < environment < flags. Returns the config
+    /// and the file CONFIG REWRITE writes to.
+    pub fn resolve(
+        &self,
+        env: impl Iterator<Item = (String, String)> + Clone,
+    ) -> Result<(Config, PathBuf), String> {
+        let mut probe = Config::default();
+        probe.apply_env(env.clone())?;
+        let dir = self.dir.clone().unwrap_or(probe.dir);
+        let path = self
+            .config
+            .clone()
+            .unwrap_or_else(|| dir.join("meridian.toml"));
+        let mut cfg = if path.exists() {
+            Config::from_file(&path)?
+        } else if self.config.is_some() {
+            return Err(format!("config file {} does not exist", path.display()));
+        } else {
+            Config::default()
+        };
+        cfg.apply_env(env)?;
+        self.apply_flags(&mut cfg)?;
+        Ok((cfg, path))
+    }
+
+    fn apply_flags(&self, cfg: &mut Config) -> Result<(), String> {
+        if let Some(h) = &self.host {
+            cfg.host = h.clone();
+        }
+        if let Some(p) = self.port {
+            cfg.port = p;
+        }
+        if let Some(d) = &self.dir {
+            cfg.dir = d.clone();
+        }
+        let pairs = [
+            ("appendonly", &self.appendonly),
+            ("appendfilename", &self.appendfilename),
+            ("appendfsync", &self.appendfsync),
+            ("protected-mode", &self.protected_mode),
+            ("requirepass", &self.requirepass),
+        ];
+        for (name, value) in pairs {
+            if let Some(v) = value {
+                cfg.set(name, v)?;
+            }
+        }
+        if self.quiet {
+            cfg.loglevel = "warn".into();
+        }
+        if self.verbose {
+            cfg.loglevel = "debug".into();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_env_beat_defaults() {
+        let cli =
+            Cli::try_parse_from(["meridian", "-p", "7000", "--appendfsync", "always"]).unwrap();
+        let env = vec![
+            ("MERIDIAN_PORT".to_string(), "7001".to_string()),
+            ("MERIDIAN_PROTECTED_MODE".to_string(), "no".to_string()),
+            (
+                "MERIDIAN_DIR".to_string(),
+                "/nonexistent-meridian".to_string(),
+            ),
+        ];
+        let (cfg, path) = cli.resolve(env.into_iter()).unwrap();
+        assert_eq!(cfg.port, 7000);
+        assert!(!cfg.protected_mode);
+        assert_eq!(cfg.appendfsync, Fsync::Always);
+        assert_eq!(path, PathBuf::from("/nonexistent-meridian/meridian.toml"));
+    }
+
+    #[test]
+    fn config_set_validates_and_round_trips_through_toml() {
+        let mut c = Config::default();
+        assert!(c.set("maxclients", "12").is_ok());
+        assert_eq!(c.get("maxclients").as_deref(), Some("12"));
+        assert!(c.set("proto-max-bulk-len", "1mb").is_ok());
+        assert_eq!(c.proto_max_bulk_len, 1 << 20);
+        assert_eq!(
+            c.set("nope", "1"),
+            Err("Unsupported CONFIG parameter: nope".to_string())
+        );
+        assert!(c.set("appendfsync", "sometimes").is_err());
+        let back: Config = toml::from_str(&c.to_toml()).unwrap();
+        assert_eq!(back, c);
+    }
+}

@@ -1,0 +1,346 @@
+//! The one entry point for every command, whatever its source (clients, AOF replay, expiry):
+//! look up the command table, check arity, auth, loading and role, take the data lock the
+//! command's kind needs, apply, append the canonical change to the AOF while still holding the
+//! lock, release, and return a typed reply.
+//!
+//! This is the only module that takes the data lock and the only caller of `Aof::append`. It
+//! must not touch sockets, encode replies, or hold the lock across IO or `.await`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::RwLock;
+
+use crate::aof::Aof;
+use crate::cmd::{self, Args, Handler, Host, Kind, ReadCtx, ServerInfo, Session, WriteCtx};
+use crate::config::{Config, CONFIG_NAMES, RUNTIME_SETTABLE};
+use crate::error::{CmdError, CmdResult};
+use crate::protocol::{OutputFormat, Reply, Request};
+use crate::store::Db;
+
+/// Where a command comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A client connection.
+    Client,
+    /// AOF replay at startup: not logged again, not gated by LOADING or READONLY.
+    Replay,
+}
+
+/// What `execute` produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub reply: Reply,
+    /// The AOF length that must be durable before the reply is sent.
+    pub durable_at: Option<u64>,
+}
+
+/// Counters shown by INFO and SERVER.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub connected_clients: AtomicU64,
+    pub total_connections: AtomicU64,
+    pub total_commands: AtomicU64,
+    pub expired_objects: AtomicU64,
+    pub rejected_clients: AtomicU64,
+}
+
+/// The shared server state.
+pub struct Server {
+    db: RwLock<Db>,
+    aof: RwLock<Option<Arc<Aof>>>,
+    config: RwLock<Config>,
+    config_path: std::path::PathBuf,
+    loading: AtomicBool,
+    read_only: AtomicBool,
+    id: String,
+    started: Instant,
+    pub counters: Counters,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Commands a client may send before AUTH.
+fn allowed_before_auth(name: &str) -> bool {
+    matches!(name, "AUTH" | "HELLO" | "QUIT" | "OUTPUT")
+}
+
+impl Server {
+    /// A server with an empty data set, marked as loading until `finish_loading`.
+    pub fn new(config: Config, config_path: std::path::PathBuf) -> Server {
+        let read_only = config.read_only;
+        Server {
+            db: RwLock::new(Db::new()),
+            aof: RwLock::new(None),
+            config: RwLock::new(config),
+            config_path,
+            loading: AtomicBool::new(true),
+            read_only: AtomicBool::new(read_only),
+            id: crate::aof::format::new_repl_id()[..16].to_string(),
+            started: Instant::now(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// A copy of the running config.
+    pub fn config(&self) -> Config {
+        self.config.read().clone()
+    }
+
+    /// Starts a bulk load (AOF replay): R-trees are built once at the end.
+    pub fn begin_loading(&self) {
+        self.db.write().set_bulk_loading(true);
+    }
+
+    /// Ends loading: builds the R-trees, attaches the AOF and starts answering clients.
+    pub fn finish_loading(&self, aof: Option<Arc<Aof>>) {
+        self.db.write().set_bulk_loading(false);
+        *self.aof.write() = aof;
+        self.loading.store(false, Ordering::Release);
+    }
+
+    /// True while the AOF is being replayed.
+    pub fn is_loading(&self) -> bool {
+        self.loading.load(Ordering::Acquire)
+    }
+
+    /// The AOF, when enabled and loaded.
+    pub fn aof(&self) -> Option<Arc<Aof>> {
+        self.aof.read().clone()
+    }
+
+    /// Runs one command.
+    pub fn execute(&self, req: &Request, session: &mut Session, origin: Origin) -> Outcome {
+        if origin == Origin::Client {
+            self.counters.total_commands.fetch_add(1, Ordering::Relaxed);
+        }
+        let json = session.output == OutputFormat::Json;
+        match self.dispatch(req, session, origin) {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome {
+                reply: Reply::Error(e.text(json)),
+                durable_at: None,
+            },
+        }
+    }
+
+    fn dispatch(&self, req: &Request, session: &mut Session, origin: Origin) -> CmdResult<Outcome> {
+        let Some(first) = req.args.first() else {
+            return Err(CmdError::UnknownCommand(String::new()));
+        };
+        let sent = String::from_utf8_lossy(first);
+        let spec = cmd::lookup(&sent).ok_or_else(|| CmdError::UnknownCommand(sent.to_string()))?;
+        spec.check_arity(req.args.len(), &sent)?;
+        if origin == Origin::Client {
+            self.gate(spec.name.as_str(), spec.kind, session)?;
+        }
+        let handler =
+            cmd::handler(&spec.name).ok_or_else(|| CmdError::UnknownCommand(sent.to_string()))?;
+        let mut args = Args::new(&sent, &req.args[1..]);
+        let reply_only = |reply| {
+            Ok(Outcome {
+                reply,
+                durable_at: None,
+            })
+        };
+        match handler {
+            Handler::Read(f) => {
+                let db = self.db.read();
+                let ctx = ReadCtx {
+                    now_ms: now_ms(),
+                    host: self,
+                    output: session.output,
+                };
+                reply_only(f(&db, &mut args, &ctx)?)
+            }
+            Handler::Write(f) => self.write(f, &mut args, origin),
+            Handler::Admin(f) => reply_only(f(self, &mut args)?),
+            Handler::Conn(f) => reply_only(f(self, session, &mut args)?),
+        }
+    }
+
+    /// Auth, loading and read-only checks for client commands.
+    fn gate(&self, name: &str, kind: Kind, session: &Session) -> CmdResult<()> {
+        if !session.authenticated && self.requires_auth() && !allowed_before_auth(name) {
+            return Err(CmdError::AuthRequired);
+        }
+        if self.is_loading() && kind != Kind::Conn {
+            return Err(CmdError::Loading);
+        }
+        if kind == Kind::Write && self.read_only.load(Ordering::Acquire) {
+            return Err(CmdError::ReadOnly);
+        }
+        Ok(())
+    }
+
+    fn write(&self, f: cmd::WriteFn, args: &mut Args, origin: Origin) -> CmdResult<Outcome> {
+        let mut ctx = WriteCtx::new(now_ms());
+        let mut db = self.db.write();
+        let reply = f(&mut db, args, &mut ctx)?;
+        let mut durable_at = None;
+        if origin != Origin::Replay {
+            if let Some(aof) = self.aof.read().as_ref() {
+                for rec in &ctx.log {
+                    durable_at = Some(aof.append(rec));
+                }
+            }
+        }
+        drop(db);
+        Ok(Outcome { reply, durable_at })
+    }
+
+    /// Makes the AOF durable up to `end` (per the fsync policy) before a reply goes out.
+    pub fn make_durable(&self, end: u64) {
+        if let Some(aof) = self.aof() {
+            aof.flush_to(end);
+        }
+    }
+
+    /// Deletes up to `max` expired objects and logs a DEL for each (leader only). Returns how
+    /// many were deleted and the AOF length to make durable.
+    pub fn expire_tick(&self, max: usize) -> (usize, Option<u64>) {
+        if self.is_loading() {
+            return (0, None);
+        }
+        let now = now_ms();
+        let mut db = self.db.write();
+        let mut victims = Vec::new();
+        for (key, col) in db.collections() {
+            if col.next_expiry().is_some_and(|at| at <= now) {
+                for id in col.expired(now, max - victims.len()) {
+                    victims.push((key.to_string(), id));
+                }
+            }
+            if victims.len() >= max {
+                break;
+            }
+        }
+        let aof = self.aof.read().clone();
+        let mut end = None;
+        for (key, id) in &victims {
+            if let Some(col) = db.get_mut(key) {
+                col.remove(id);
+            }
+            db.drop_if_empty(key);
+            if let Some(aof) = &aof {
+                end = Some(aof.append(&["DEL", key.as_str(), id.as_str()]));
+            }
+        }
+        drop(db);
+        self.counters
+            .expired_objects
+            .fetch_add(victims.len() as u64, Ordering::Relaxed);
+        (victims.len(), end)
+    }
+
+    /// Replays one loaded AOF command. Errors other than "already gone" stop the load.
+    pub fn replay(&self, req: &Request) -> Result<(), String> {
+        let mut session = Session {
+            authenticated: true,
+            ..Session::default()
+        };
+        let json = false;
+        match self.dispatch(req, &mut session, Origin::Replay) {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_benign_on_replay() => Ok(()),
+            Err(e) => Err(e.text(json)),
+        }
+    }
+}
+
+impl Host for Server {
+    fn info(&self) -> ServerInfo {
+        let cfg = self.config.read();
+        let aof = self.aof();
+        ServerInfo {
+            id: self.id.clone(),
+            version: env!("CARGO_PKG_VERSION"),
+            pid: std::process::id(),
+            port: cfg.port,
+            uptime_secs: self.started.elapsed().as_secs(),
+            aof_enabled: cfg.appendonly,
+            aof_size: aof.as_ref().map_or(0, |a| a.size()),
+            aof_rewrite_in_progress: false,
+            appendfsync: cfg.appendfsync.as_str().into(),
+            repl_id: aof
+                .as_ref()
+                .map_or_else(String::new, |a| a.repl_id().to_string()),
+            repl_offset: aof.as_ref().map_or(0, |a| a.stream_offset()),
+            read_only: self.read_only.load(Ordering::Acquire),
+            connected_clients: self.counters.connected_clients.load(Ordering::Relaxed),
+            total_connections: self.counters.total_connections.load(Ordering::Relaxed),
+            total_commands: self.counters.total_commands.load(Ordering::Relaxed),
+            expired_objects: self.counters.expired_objects.load(Ordering::Relaxed),
+            rss_bytes: crate::metrics::rss_bytes(),
+            max_clients: cfg.maxclients,
+        }
+    }
+
+    fn config_get(&self, name: &str) -> Option<String> {
+        self.config.read().get(name)
+    }
+
+    fn config_names(&self) -> Vec<&'static str> {
+        CONFIG_NAMES.to_vec()
+    }
+
+    fn config_set(&self, name: &str, value: &str) -> CmdResult<()> {
+        if !CONFIG_NAMES.contains(&name) {
+            return Err(CmdError::Other(format!(
+                "Unsupported CONFIG parameter: {name}"
+            )));
+        }
+        if !RUNTIME_SETTABLE.contains(&name) {
+            return Err(CmdError::Other(format!(
+                "CONFIG SET '{name}' needs a restart: set it in the config file"
+            )));
+        }
+        let mut cfg = self.config.write();
+        cfg.set(name, value).map_err(CmdError::Other)?;
+        self.read_only.store(cfg.read_only, Ordering::Release);
+        if let Some(aof) = self.aof() {
+            aof.set_policy(cfg.appendfsync);
+        }
+        Ok(())
+    }
+
+    fn config_rewrite(&self) -> CmdResult<()> {
+        let text = self.config.read().to_toml();
+        crate::fsutil::write_atomic(&self.config_path, text.as_bytes())
+            .map_err(|e| CmdError::Other(format!("CONFIG REWRITE failed: {e}")))
+    }
+
+    fn set_read_only(&self, on: bool) -> CmdResult<()> {
+        self.config.write().read_only = on;
+        self.read_only.store(on, Ordering::Release);
+        // READONLY is persisted at once, as in Tile38.
+        self.config_rewrite()
+    }
+
+    fn requires_auth(&self) -> bool {
+        !self.config.read().requirepass.is_empty()
+    }
+
+    fn check_password(&self, password: &str) -> bool {
+        let cfg = self.config.read();
+        !cfg.requirepass.is_empty() && cfg.requirepass == password
+    }
+}
+
+impl Server {
+    /// Stops writes and makes every acknowledged (and buffered) write durable. The data lock
+    /// stays held until the process exits, so no write can slip in after the final fsync.
+    pub fn shutdown(&self) {
+        let guard = self.db.write();
+        if let Some(aof) = self.aof() {
+            aof.flush_and_sync();
+        }
+        std::mem::forget(guard);
+    }
+}

@@ -1,0 +1,46 @@
+//! The `meridian` binary: parse flags, resolve the config, set up logging, run the server
+//! until SIGTERM/SIGINT.
+
+use clap::Parser;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let cli = meridian::config::Cli::parse();
+    let (cfg, config_path) = match cli.resolve(std::env::vars().collect::<Vec<_>>().into_iter()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("meridian: {e}");
+            std::process::exit(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.loglevel));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(meridian::run::run(cfg, config_path, shutdown_signal()));
+    if let Err(e) = result {
+        tracing::error!("{e}");
+        eprintln!("meridian: {e}");
+        std::process::exit(1);
+    }
+    std::process::exit(0);
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

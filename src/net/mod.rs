@@ -1,0 +1,121 @@
+//! Sockets: the listener, per-connection limits (client count, protected mode, keepalive) and
+//! sniffing which protocol a connection speaks (HTTP or RESP/telnet) on the shared port.
+//!
+//! Owns sockets only. It must not touch the store, the AOF or the data lock, and knows no
+//! command semantics: every request goes to `exec::Server::execute`.
+
+pub mod http;
+pub mod resp;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::exec::Server;
+use crate::protocol::decode::Limits;
+
+/// Request limits from the running config.
+pub fn limits(server: &Server) -> Limits {
+    let cfg = server.config();
+    Limits {
+        max_bulk_len: cfg.proto_max_bulk_len as usize,
+        max_args: cfg.max_request_args as usize,
+        max_inline_len: 64 * 1024,
+    }
+}
+
+/// Accepts connections until the task is dropped.
+pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let server = server.clone();
+        tokio::spawn(async move {
+            server
+                .counters
+                .total_connections
+                .fetch_add(1, Ordering::Relaxed);
+            let open = server
+                .counters
+                .connected_clients
+                .fetch_add(1, Ordering::Relaxed)
+                + 1;
+            handle(&server, stream, peer, open).await;
+            server
+                .counters
+                .connected_clients
+                .fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+}
+
+async fn handle(server: &Arc<Server>, mut stream: TcpStream, peer: SocketAddr, open: u64) {
+    let cfg = server.config();
+    let _ = stream.set_nodelay(true);
+    if cfg.keepalive > 0 {
+        let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(cfg.keepalive));
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
+    }
+    if open > cfg.maxclients {
+        server
+            .counters
+            .rejected_clients
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        return;
+    }
+    if cfg.protected_mode && cfg.requirepass.is_empty() && !peer.ip().is_loopback() {
+        let _ = stream.write_all(PROTECTED_MSG.as_bytes()).await;
+        return;
+    }
+    if is_http(&stream).await {
+        http::serve(server.clone(), stream).await;
+    } else {
+        resp::serve(server.clone(), stream).await;
+    }
+}
+
+const PROTECTED_MSG: &str = "-DENIED Meridian is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. Set a password with --requirepass, or disable protected mode with --protected-mode no.\r\n";
+
+const HTTP_METHODS: [&[u8]; 6] = [
+    b"GET ",
+    b"POST ",
+    b"PUT ",
+    b"HEAD ",
+    b"DELETE ",
+    b"OPTIONS ",
+];
+
+/// Peeks at the first bytes: an HTTP method followed by a space means HTTP.
+async fn is_http(stream: &TcpStream) -> bool {
+    let mut buf = [0u8; 8];
+    for _ in 0..200 {
+        let n = match stream.peek(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        let seen = &buf[..n];
+        if HTTP_METHODS.iter().any(|m| seen.starts_with(m)) {
+            return true;
+        }
+        // Still a possible prefix of a method: wait for more bytes.
+        if !HTTP_METHODS.iter().any(|m| m.starts_with(seen)) {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    false
+}

@@ -1,0 +1,116 @@
+//! Startup and shutdown: bind the port, serve `LOADING` while the AOF replays, open the AOF
+//! for appending, start background tasks (fsync, expiry), and on SIGTERM/SIGINT flush and
+//! fsync the AOF before exiting.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+
+use crate::aof::{self, Aof, LoadOptions};
+use crate::config::{Config, Fsync};
+use crate::exec::Server;
+
+/// Objects deleted per expiry tick at most, so one tick never holds the lock for long.
+const EXPIRE_BATCH: usize = 1000;
+
+/// Runs the server until `shutdown` completes. Returns an error message for startup failures.
+pub async fn run(
+    cfg: Config,
+    config_path: PathBuf,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    std::fs::create_dir_all(&cfg.dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", cfg.dir.display()))?;
+    let addr = format!("{}:{}", cfg.host, cfg.port);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("listening on {local}");
+    let server = Arc::new(Server::new(cfg.clone(), config_path));
+    let accept = tokio::spawn(crate::net::accept_loop(server.clone(), listener));
+    let loader = server.clone();
+    let aof = tokio::task::spawn_blocking(move || load_and_open(&loader, &cfg))
+        .await
+        .map_err(|e| format!("loader panicked: {e}"))??;
+    if let Some(aof) = &aof {
+        aof.spawn_everysec();
+    }
+    server.finish_loading(aof);
+    tracing::info!("ready to accept connections");
+    let expirer = tokio::spawn(expire_loop(server.clone()));
+    shutdown.await;
+    tracing::info!("shutting down: flushing the AOF");
+    accept.abort();
+    expirer.abort();
+    server.shutdown();
+    tracing::info!("bye");
+    Ok(())
+}
+
+/// Replays the AOF into the server and opens it for appending (None with appendonly off).
+fn load_and_open(server: &Server, cfg: &Config) -> Result<Option<Arc<Aof>>, String> {
+    if !cfg.appendonly {
+        return Ok(None);
+    }
+    let path = cfg.aof_path();
+    let opts = LoadOptions {
+        truncate_torn_tail: cfg.aof_load_truncated,
+        limits: crate::protocol::decode::Limits {
+            max_bulk_len: cfg.proto_max_bulk_len as usize,
+            max_args: cfg.max_request_args as usize,
+            max_inline_len: 64 * 1024,
+        },
+    };
+    let started = Instant::now();
+    server.begin_loading();
+    let outcome = aof::load(&path, &opts, &mut |req, _offset| server.replay(&req))
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        "loaded {} commands ({} bytes) from {} in {:.3}s",
+        outcome.commands,
+        outcome.file_len,
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    let (repl_id, offset, needs_record) = match outcome.stream {
+        Some((id, off)) => (id, off, false),
+        None => (aof::format::new_repl_id(), 0, true),
+    };
+    let aof = Aof::open(&path, repl_id.clone(), offset, cfg.appendfsync)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    if needs_record {
+        // A new file, or one written by Tile38: start our stream here.
+        let end = aof.append_record(&aof::stream_record(&repl_id, offset));
+        aof.flush_to(end);
+        aof.sync_written();
+        if let Some(dir) = path.parent() {
+            let _ = crate::fsutil::sync_dir(dir);
+        }
+    }
+    if cfg.appendfsync == Fsync::Always {
+        aof.sync_written();
+    }
+    Ok(Some(Arc::new(aof)))
+}
+
+/// Deletes expired objects every 100 ms (Tile38's cadence), logging a DEL for each.
+async fn expire_loop(server: Arc<Server>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        loop {
+            let (n, end) = server.expire_tick(EXPIRE_BATCH);
+            if let Some(end) = end {
+                tokio::task::block_in_place(|| server.make_durable(end));
+            }
+            if n < EXPIRE_BATCH {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! A collection (Tile38 "key"): objects by id in id order, their R-tree, their expiry order,
+//! the collection-wide field-name list, counters and an order-independent digest.
+//!
+//! Invariant: after every public method returns, `objects`, `index` (unless indexing is
+//! deferred for a bulk load), `expires`, `field_refs`, the counters and `digest` all describe
+//! the same set of objects.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+
+use compact_str::CompactString;
+
+use super::index::{Entry, SpatialIndex};
+use super::object::{Body, Object};
+use crate::geo::{Geometry, Rect};
+
+/// One collection.
+#[derive(Debug, Default)]
+pub struct Collection {
+    objects: BTreeMap<CompactString, Object>,
+    index: SpatialIndex,
+    /// True while a bulk load runs: the index is rebuilt once at the end.
+    index_deferred: bool,
+    expires: BTreeSet<(i64, CompactString)>,
+    /// How many objects carry each field name (the JSON field list is the keys).
+    field_refs: BTreeMap<CompactString, u32>,
+    num_points: usize,
+    num_strings: usize,
+    mem_size: usize,
+    digest: u64,
+}
+
+/// Counters reported by STATS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CollectionStats {
+    pub num_objects: usize,
+    pub num_points: usize,
+    pub num_strings: usize,
+    pub in_memory_size: usize,
+}
+
+impl Collection {
+    /// An empty collection; `deferred` skips index upkeep until [`Collection::build_index`].
+    pub fn new(deferred: bool) -> Collection {
+        Collection {
+            index_deferred: deferred,
+            ..Collection::default()
+        }
+    }
+
+    /// Inserts or replaces an object, returning the previous one.
+    pub fn set(&mut self, id: &str, obj: Object) -> Option<Object> {
+        let old = self.take(id);
+        self.account(id, &obj, true);
+        self.objects.insert(CompactString::from(id), obj);
+        old
+    }
+
+    /// Changes an object in place through `change`, keeping every derived structure right.
+    /// Returns None (and calls nothing) when the id is missing.
+    pub fn modify<R>(&mut self, id: &str, change: impl FnOnce(&mut Object) -> R) -> Option<R> {
+        let (key, mut obj) = self.objects.remove_entry(id)?;
+        self.account(id, &obj, false);
+        let result = change(&mut obj);
+        self.account(id, &obj, true);
+        self.objects.insert(key, obj);
+        Some(result)
+    }
+
+    /// Removes an object.
+    pub fn remove(&mut self, id: &str) -> Option<Object> {
+        self.take(id)
+    }
+
+    fn take(&mut self, id: &str) -> Option<Object> {
+        let old = self.objects.remove(id)?;
+        self.account(id, &old, false);
+        Some(old)
+    }
+
+    /// Adds (`add`) or subtracts an object's share of every derived structure.
+    fn account(&mut self, id: &str, obj: &Object, add: bool) {
+        let h = object_hash(id, obj);
+        self.digest = if add {
+            self.digest.wrapping_add(h)
+        } else {
+            self.digest.wrapping_sub(h)
+        };
+        let size = obj.mem_size(id.len());
+        match &obj.body {
+            Body::Geo(g) => {
+                if add {
+                    self.num_points += g.num_points();
+                } else {
+                    self.num_points -= g.num_points();
+                }
+                if !self.index_deferred {
+                    self.update_index(id, &g.bbox(), add);
+                }
+            }
+            Body::Str(_) if add => self.num_strings += 1,
+            Body::Str(_) => self.num_strings -= 1,
+        }
+        if add {
+            self.mem_size += size;
+        } else {
+            self.mem_size -= size;
+        }
+        self.account_fields_and_expiry(id, obj, add);
+    }
+
+    fn update_index(&mut self, id: &str, rect: &Rect, add: bool) {
+        if add {
+            self.index.insert(id, rect);
+        } else {
+            let removed = self.index.remove(id, rect);
+            debug_assert!(removed, "index lost {id}");
+        }
+    }
+
+    fn account_fields_and_expiry(&mut self, id: &str, obj: &Object, add: bool) {
+        for (name, _) in obj.fields.iter() {
+            if add {
+                *self
+                    .field_refs
+                    .entry(CompactString::from(name))
+                    .or_insert(0) += 1;
+            } else if let Some(n) = self.field_refs.get_mut(name) {
+                *n -= 1;
+                if *n == 0 {
+                    self.field_refs.remove(name);
+                }
+            }
+        }
+        if obj.expires_at_ms != 0 {
+            let key = (obj.expires_at_ms, CompactString::from(id));
+            if add {
+                self.expires.insert(key);
+            } else {
+                self.expires.remove(&key);
+            }
+        }
+    }
+
+    /// Rebuilds the R-tree from the objects in one bulk load and ends deferred indexing.
+    pub fn build_index(&mut self) {
+        let entries: Vec<Entry> = self
+            .objects
+            .iter()
+            .filter_map(|(id, o)| o.bbox().map(|r| Entry::new(id, &r)))
+            .collect();
+        self.index = SpatialIndex::bulk_load(entries);
+        self.index_deferred = false;
+    }
+
+    /// The object with this id.
+    pub fn get(&self, id: &str) -> Option<&Object> {
+        self.objects.get(id)
+    }
+
+    /// Mutable access for in-place changes that keep geometry, fields' names and expiry
+    /// unchanged is not offered: every change goes through `set`, so derived state stays right.
+    pub fn contains(&self, id: &str) -> bool {
+        self.objects.contains_key(id)
+    }
+
+    /// Number of objects.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// True when there are no objects.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// Objects in id order, starting after `after` (exclusive) or from the start.
+    pub fn iter_from<'a>(
+        &'a self,
+        after: Option<&str>,
+    ) -> impl Iterator<Item = (&'a str, &'a Object)> + 'a {
+        let lower = match after {
+            Some(a) => Bound::Excluded(CompactString::from(a)),
+            None => Bound::Unbounded,
+        };
+        self.objects
+            .range((lower, Bound::Unbounded))
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Objects in descending id order, starting before `before` (exclusive) or from the end.
+    pub fn iter_rev_from<'a>(
+        &'a self,
+        before: Option<&str>,
+    ) -> impl Iterator<Item = (&'a str, &'a Object)> + 'a {
+        let upper = match before {
+            Some(b) => Bound::Excluded(CompactString::from(b)),
+            None => Bound::Unbounded,
+        };
+        self.objects
+            .range((Bound::Unbounded, upper))
+            .rev()
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Ids whose bounding box intersects `rect` (candidates for an exact test).
+    pub fn intersecting<'a>(&'a self, rect: &Rect) -> impl Iterator<Item = &'a str> + 'a {
+        self.index.intersecting(rect)
+    }
+
+    /// The R-tree, for searches that walk it directly.
+    pub fn index(&self) -> &SpatialIndex {
+        &self.index
+    }
+
+    /// The bounding box of every spatial object.
+    pub fn bounds(&self) -> Option<Rect> {
+        if self.index_deferred {
+            return self
+                .objects
+                .values()
+                .filter_map(Object::bbox)
+                .reduce(|a, b| a.union(&b));
+        }
+        // The index holds f32 boxes; recompute exactly from the objects at the tree's corners
+        // would need a walk, so union the exact boxes of the candidates on the border instead.
+        let approx = self.index.bounds()?;
+        self.intersecting(&approx)
+            .filter_map(|id| self.objects.get(id).and_then(Object::bbox))
+            .reduce(|a, b| a.union(&b))
+    }
+
+    /// Field names used by at least one object, sorted.
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.field_refs.keys().map(CompactString::as_str)
+    }
+
+    /// Up to `max` ids whose expiry is at or before `now_ms`, earliest first.
+    pub fn expired(&self, now_ms: i64, max: usize) -> Vec<CompactString> {
+        self.expires
+            .iter()
+            .take_while(|(at, _)| *at <= now_ms)
+            .take(max)
+            .map(|(_, id)| id.clone())
+            .collect()
+    }
+
+    /// The earliest expiry, if any object expires.
+    pub fn next_expiry(&self) -> Option<i64> {
+        self.expires.iter().next().map(|(at, _)| *at)
+    }
+
+    /// STATS counters.
+    pub fn stats(&self) -> CollectionStats {
+        CollectionStats {
+            num_objects: self.objects.len(),
+            num_points: self.num_points,
+            num_strings: self.num_strings,
+            in_memory_size: self.mem_size,
+        }
+    }
+
+    /// Order-independent digest of every object (id, body, fields, expiry).
+    pub fn digest(&self) -> u64 {
+        self.digest
+    }
+}
+
+/// A stable 64-bit hash of one object, the same on every machine running this version.
+pub fn object_hash(id: &str, obj: &Object) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&(id.len() as u64).to_le_bytes());
+    h.update(id.as_bytes());
+    match &obj.body {
+        Body::Str(s) => {
+            h.update(b"s");
+            h.update(s.as_bytes());
+        }
+        Body::Geo(g) => hash_geometry(&mut h, g),
+    }
+    for (name, value) in obj.fields.iter() {
+        h.update(b"f");
+        h.update(name.as_bytes());
+        h.update(b"=");
+        h.update(value.to_text().as_bytes());
+    }
+    h.update(&obj.expires_at_ms.to_le_bytes());
+    h.digest()
+}
+
+fn hash_geometry(h: &mut xxhash_rust::xxh3::Xxh3, g: &Geometry) {
+    match g {
+        Geometry::Point { lat, lon } => {
+            h.update(b"p");
+            h.update(&lat.to_bits().to_le_bytes());
+            h.update(&lon.to_bits().to_le_bytes());
+        }
+        Geometry::PointZ { lat, lon, z } => {
+            h.update(b"z");
+            for v in [lat, lon, z] {
+                h.update(&v.to_bits().to_le_bytes());
+            }
+        }
+        Geometry::Bounds(r) => {
+            h.update(b"b");
+            for v in [r.min_lat, r.min_lon, r.max_lat, r.max_lon] {
+                h.update(&v.to_bits().to_le_bytes());
+            }
+        }
+        Geometry::Object(o) => {
+            h.update(b"o");
+            h.update(o.json.as_bytes());
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The spatial index of one collection: an rstar R-tree of (bounding box, id) entries.
+//!
+//! This is the only module that uses `rstar`. Boxes are stored as `f32`, rounded outwards, which
+//! halves the tree's memory; every query therefore treats a hit as a candidate that the caller
+//! checks against the exact `f64` geometry.
+
+use compact_str::CompactString;
+use rstar::{RTree, RTreeObject, AABB};
+
+use crate::geo::Rect;
+
+/// One index entry: an id and its rounded-out bounding box (x = lon, y = lat).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    min: [f32; 2],
+    max: [f32; 2],
+    pub id: CompactString,
+}
+
+impl Entry {
+    /// The entry for `id` with bounding box `rect`.
+    pub fn new(id: &str, rect: &Rect) -> Entry {
+        let (min, max) = round_out(rect);
+        Entry {
+            min,
+            max,
+            id: CompactString::from(id),
+        }
+    }
+}
+
+impl RTreeObject for Entry {
+    type Envelope = AABB<[f32; 2]>;
+
+    fn envelope(&self) -> Self::Envelope {
+        AABB::from_corners(self.min, self.max)
+    }
+}
+
+fn down(x: f64) -> f32 {
+    let f = x as f32;
+    if f64::from(f) > x {
+        f.next_down()
+    } else {
+        f
+    }
+}
+
+fn up(x: f64) -> f32 {
+    let f = x as f32;
+    if f64::from(f) < x {
+        f.next_up()
+    } else {
+        f
+    }
+}
+
+fn round_out(rect: &Rect) -> ([f32; 2], [f32; 2]) {
+    (
+        [down(rect.min_lon), down(rect.min_lat)],
+        [up(rect.max_lon), up(rect.max_lat)],
+    )
+}
+
+/// The R-tree of a collection.
+#[derive(Debug, Default)]
+pub struct SpatialIndex {
+    tree: RTree<Entry>,
+}
+
+impl SpatialIndex {
+    /// Builds an index in one pass (much faster than inserting one by one).
+    pub fn bulk_load(entries: Vec<Entry>) -> SpatialIndex {
+        SpatialIndex {
+            tree: RTree::bulk_load(entries),
+        }
+    }
+
+    /// Adds an entry.
+    pub fn insert(&mut self, id: &str, rect: &Rect) {
+        self.tree.insert(Entry::new(id, rect));
+    }
+
+    /// Removes the entry for `id` whose box was `rect`. Returns false if it was not there.
+    pub fn remove(&mut self, id: &str, rect: &Rect) -> bool {
+        self.tree.remove(&Entry::new(id, rect)).is_some()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.tree.size()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.tree.size() == 0
+    }
+
+    /// Ids whose box intersects `rect` (candidates: exact tests are the caller's).
+    pub fn intersecting<'a>(&'a self, rect: &Rect) -> impl Iterator<Item = &'a str> + 'a {
+        let (min, max) = round_out(rect);
+        self.tree
+            .locate_in_envelope_intersecting(&AABB::from_corners(min, max))
+            .map(|e| e.id.as_str())
+    }
+
+    /// The bounding box of every entry, or None when empty.
+    pub fn bounds(&self) -> Option<Rect> {
+        if self.tree.size() == 0 {
+            return None;
+        }
+        let env = self.tree.root().envelope();
+        let (lo, hi) = (env.lower(), env.upper());
+        Some(Rect {
+            min_lat: f64::from(lo[1]),
+            min_lon: f64::from(lo[0]),
+            max_lat: f64::from(hi[1]),
+            max_lon: f64::from(hi[0]),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rect(lat: f64, lon: f64) -> Rect {
+        Rect {
+            min_lat: lat,
+            min_lon: lon,
+            max_lat: lat,
+            max_lon: lon,
+        }
+    }
+
+    #[test]
+    fn rounding_always_contains_the_exact_box() {
+        for &(lat, lon) in &[(33.5123, -112.2693), (0.1, 0.2), (-89.999999, 179.999999)] {
+            let (min, max) = round_out(&rect(lat, lon));
+            assert!(f64::from(min[0]) <= lon && f64::from(max[0]) >= lon);
+            assert!(f64::from(min[1]) <= lat && f64::from(max[1]) >= lat);
+        }
+    }
+
+    #[test]
+    fn insert_query_remove() {
+        let mut idx = SpatialIndex::default();
+        idx.insert("a", &rect(10.0, 10.0));
+        idx.insert("b", &rect(20.0, 20.0));
+        let q = Rect {
+            min_lat: 5.0,
+            min_lon: 5.0,
+            max_lat: 15.0,
+            max_lon: 15.0,
+        };
+        assert_eq!(idx.intersecting(&q).collect::<Vec<_>>(), ["a"]);
+        assert!(idx.remove("a", &rect(10.0, 10.0)));
+        assert!(!idx.remove("a", &rect(10.0, 10.0)));
+        assert_eq!(idx.intersecting(&q).count(), 0);
+        assert_eq!(idx.len(), 1);
+    }
+}
