@@ -99,23 +99,34 @@ const HTTP_METHODS: [&[u8]; 6] = [
     b"OPTIONS ",
 ];
 
-/// Peeks at the first bytes: an HTTP method followed by a space means HTTP.
+/// Longest request line we wait for while sniffing.
+const SNIFF_MAX: usize = 8192;
+
+/// Peeks at the first line: an HTTP method and a line ending in ` HTTP/1.x` means HTTP (as in
+/// Tile38); `GET key id` typed on a telnet line stays a command.
 async fn is_http(stream: &TcpStream) -> bool {
-    let mut buf = [0u8; 8];
-    for _ in 0..200 {
+    let mut buf = vec![0u8; SNIFF_MAX];
+    for _ in 0..1000 {
         let n = match stream.peek(&mut buf).await {
             Ok(0) | Err(_) => return false,
             Ok(n) => n,
         };
         let seen = &buf[..n];
-        if HTTP_METHODS.iter().any(|m| seen.starts_with(m)) {
-            return true;
-        }
-        // Still a possible prefix of a method: wait for more bytes.
-        if !HTTP_METHODS.iter().any(|m| m.starts_with(seen)) {
+        let method = HTTP_METHODS
+            .iter()
+            .any(|m| seen.starts_with(m) || m.starts_with(seen));
+        if !method {
             return false;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        if let Some(eol) = seen.iter().position(|&b| b == b'\n') {
+            let line = seen[..eol].strip_suffix(b"\r").unwrap_or(&seen[..eol]);
+            return line.ends_with(b" HTTP/1.1") || line.ends_with(b" HTTP/1.0");
+        }
+        if n == SNIFF_MAX {
+            return false;
+        }
+        // Part of the first line has arrived: wait for the rest.
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
     false
 }
