@@ -62,6 +62,9 @@ pub struct Config {
     pub keepalive: u64,
     pub aof_load_truncated: bool,
     pub read_only: bool,
+    /// Leader to follow (replication; not implemented yet, startup refuses it).
+    pub follow_host: String,
+    pub follow_port: u16,
 }
 
 impl Default for Config {
@@ -83,6 +86,8 @@ impl Default for Config {
             keepalive: 300,
             aof_load_truncated: true,
             read_only: false,
+            follow_host: String::new(),
+            follow_port: 0,
         }
     }
 }
@@ -105,6 +110,8 @@ pub const CONFIG_NAMES: &[&str] = &[
     "keepalive",
     "aof-load-truncated",
     "read-only",
+    "follow-host",
+    "follow-port",
 ];
 
 /// Names CONFIG SET may change at run time.
@@ -167,6 +174,8 @@ impl Config {
             "keepalive" => self.keepalive.to_string(),
             "aof-load-truncated" => yes_no(self.aof_load_truncated),
             "read-only" => yes_no(self.read_only),
+            "follow-host" => self.follow_host.clone(),
+            "follow-port" => self.follow_port.to_string(),
             _ => return None,
         })
     }
@@ -193,6 +202,8 @@ impl Config {
             "keepalive" => self.keepalive = value.parse().map_err(|_| bad())?,
             "aof-load-truncated" => self.aof_load_truncated = flag()?,
             "read-only" => self.read_only = flag()?,
+            "follow-host" => self.follow_host = value.into(),
+            "follow-port" => self.follow_port = value.parse().map_err(|_| bad())?,
             _ => return Err(format!("Unsupported CONFIG parameter: {name}")),
         }
         Ok(())
@@ -276,6 +287,12 @@ pub struct Cli {
     /// Password clients must AUTH with.
     #[arg(long = "requirepass")]
     pub requirepass: Option<String>,
+    /// Leader host to follow (replication has not landed yet: startup refuses it).
+    #[arg(long = "follow-host")]
+    pub follow_host: Option<String>,
+    /// Leader port to follow.
+    #[arg(long = "follow-port")]
+    pub follow_port: Option<String>,
     /// TOML config file (defaults to <dir>/meridian.toml when that exists).
     #[arg(long = "config")]
     pub config: Option<PathBuf>,
@@ -323,6 +340,8 @@ impl Cli {
             ("appendfsync", &self.appendfsync),
             ("protected-mode", &self.protected_mode),
             ("requirepass", &self.requirepass),
+            ("follow-host", &self.follow_host),
+            ("follow-port", &self.follow_port),
         ];
         for (name, value) in pairs {
             if let Some(v) = value {

@@ -22,6 +22,14 @@ pub async fn run(
     config_path: PathBuf,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
+    if !cfg.follow_host.is_empty() {
+        return Err(format!(
+            "follow-host {}:{} is set, but this version of Meridian cannot follow a leader yet \
+             (replication has not landed); refusing to start rather than serve data that is not \
+             replicated",
+            cfg.follow_host, cfg.follow_port
+        ));
+    }
     std::fs::create_dir_all(&cfg.dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", cfg.dir.display()))?;
     let addr = format!("{}:{}", cfg.host, cfg.port);

@@ -40,11 +40,14 @@ pub fn get<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
         })
 }
 
-/// Sets the value at `path`, creating objects along the way. Fails when the path runs
-/// through a scalar or an array index is out of range.
-pub fn set(doc: &mut Value, path: &str, value: Value) -> Result<(), ()> {
+/// A path that cannot be set: it runs through a scalar or past the end of an array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadPath;
+
+/// Sets the value at `path`, creating objects along the way.
+pub fn set(doc: &mut Value, path: &str, value: Value) -> Result<(), BadPath> {
     let parts = components(path);
-    let (last, init) = parts.split_last().ok_or(())?;
+    let (last, init) = parts.split_last().ok_or(BadPath)?;
     let mut cur = doc;
     for part in init {
         cur = child_or_create(cur, part)?;
@@ -59,28 +62,28 @@ pub fn set(doc: &mut Value, path: &str, value: Value) -> Result<(), ()> {
             Ok(())
         }
         Value::Array(a) => {
-            let i: usize = last.parse().map_err(|_| ())?;
+            let i: usize = last.parse().map_err(|_| BadPath)?;
             match i.cmp(&a.len()) {
                 std::cmp::Ordering::Less => a[i] = value,
                 std::cmp::Ordering::Equal => a.push(value),
-                std::cmp::Ordering::Greater => return Err(()),
+                std::cmp::Ordering::Greater => return Err(BadPath),
             }
             Ok(())
         }
-        _ => Err(()),
+        _ => Err(BadPath),
     }
 }
 
-fn child_or_create<'a>(cur: &'a mut Value, part: &str) -> Result<&'a mut Value, ()> {
+fn child_or_create<'a>(cur: &'a mut Value, part: &str) -> Result<&'a mut Value, BadPath> {
     match cur {
         Value::Object(m) => Ok(m
             .entry(part.to_string())
             .or_insert_with(|| Value::Object(Map::new()))),
         Value::Array(a) => {
-            let i: usize = part.parse().map_err(|_| ())?;
-            a.get_mut(i).ok_or(())
+            let i: usize = part.parse().map_err(|_| BadPath)?;
+            a.get_mut(i).ok_or(BadPath)
         }
-        _ => Err(()),
+        _ => Err(BadPath),
     }
 }
 

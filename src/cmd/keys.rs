@@ -31,9 +31,15 @@ fn text(s: &str) -> Bytes {
 }
 
 /// The canonical `SET` that recreates `obj` at key/id exactly (used by the log and by AOF
-/// rewrite): fields, absolute expiry, then the compact body.
+/// rewrite): `REPLACE` (the fields are exactly these, not merged into a previous object's),
+/// the fields, absolute expiry, then the compact body. Replaying it is idempotent.
 pub fn set_args(key: &str, id: &str, obj: &Object) -> Vec<Bytes> {
-    let mut out = vec![Bytes::from_static(b"SET"), text(key), text(id)];
+    let mut out = vec![
+        Bytes::from_static(b"SET"),
+        text(key),
+        text(id),
+        Bytes::from_static(b"REPLACE"),
+    ];
     for (name, value) in obj.fields.iter() {
         out.push(Bytes::from_static(b"FIELD"));
         out.push(text(name));
@@ -78,6 +84,8 @@ struct SetOptions<'a> {
     expires_at_ms: i64,
     nx: bool,
     xx: bool,
+    /// Do not merge the previous object's fields (Meridian extension; the canonical form).
+    replace: bool,
 }
 
 /// SET key id [FIELD name value ...] [EX seconds|PXAT ms] [NX|XX] <body>
@@ -99,6 +107,7 @@ pub fn set(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
                 opts.expires_at_ms = ctx.now_ms + (secs * 1000.0).round() as i64;
             }
             "PXAT" => opts.expires_at_ms = a.next_i64()?,
+            "REPLACE" => opts.replace = true,
             "NX" if !opts.xx => opts.nx = true,
             "XX" if !opts.nx => opts.xx = true,
             "OBJECT" | "POINT" | "BOUNDS" | "HASH" | "STRING" => break parse_body(word, a)?,
@@ -120,7 +129,10 @@ pub fn set(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
     }
     let mut obj = Object {
         body,
-        fields: old.map(|o| o.fields.clone()).unwrap_or_default(),
+        fields: match old {
+            Some(o) if !opts.replace => o.fields.clone(),
+            _ => Default::default(),
+        },
         expires_at_ms: opts.expires_at_ms,
     };
     for (name, value) in opts.fields {
@@ -260,7 +272,7 @@ pub fn fset(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
     let key = a.next_str()?;
     let id = a.next_str()?;
     let xx = a.eat("XX");
-    if a.remaining() < 2 || a.remaining() % 2 != 0 {
+    if a.remaining() < 2 || !a.remaining().is_multiple_of(2) {
         return Err(a.arity_error());
     }
     let mut pairs = Vec::with_capacity(a.remaining() / 2);

@@ -18,11 +18,7 @@ pub fn server(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
     a.finish()?;
     let info = ctx.host.info();
     let t = db.totals();
-    let avg = if t.num_objects == 0 {
-        0
-    } else {
-        t.in_memory_size / t.num_objects
-    };
+    let avg = t.in_memory_size.checked_div(t.num_objects).unwrap_or(0);
     let stats = vec![
         ("id".into(), Value::Str(info.id.clone())),
         ("aof_size".into(), int(info.aof_size)),

@@ -313,3 +313,125 @@ fn hash_geometry(h: &mut xxhash_rust::xxh3::Xxh3, g: &Geometry) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::field::FieldValue;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        SetPoint(u8, i16, i16),
+        SetBounds(u8, i16, i16, u8),
+        SetString(u8),
+        Remove(u8),
+        SetField(u8, u8),
+        Expire(u8, i64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..20, -900i16..900, -1800i16..1800).prop_map(|(i, a, b)| Op::SetPoint(i, a, b)),
+            (0u8..20, -900i16..880, -1800i16..1780, 1u8..20)
+                .prop_map(|(i, a, b, d)| Op::SetBounds(i, a, b, d)),
+            (0u8..20).prop_map(Op::SetString),
+            (0u8..20).prop_map(Op::Remove),
+            (0u8..20, 0u8..3).prop_map(|(i, v)| Op::SetField(i, v)),
+            (0u8..20, 0i64..3).prop_map(|(i, t)| Op::Expire(i, t)),
+        ]
+    }
+
+    fn apply(c: &mut Collection, op: &Op) {
+        let id = |i: &u8| format!("id{i}");
+        match op {
+            Op::SetPoint(i, a, b) => {
+                let g = Geometry::point(f64::from(*a) / 10.0, f64::from(*b) / 10.0, None).unwrap();
+                c.set(&id(i), Object::geo(g));
+            }
+            Op::SetBounds(i, a, b, d) => {
+                let (lat, lon, d) = (f64::from(*a) / 10.0, f64::from(*b) / 10.0, f64::from(*d));
+                let g = Geometry::bounds(lat, lon, lat + d / 10.0, lon + d / 10.0).unwrap();
+                c.set(&id(i), Object::geo(g));
+            }
+            Op::SetString(i) => {
+                c.set(&id(i), Object::string("hello"));
+            }
+            Op::Remove(i) => {
+                c.remove(&id(i));
+            }
+            Op::SetField(i, v) => {
+                c.modify(&id(i), |o| {
+                    o.fields.set("speed", FieldValue::Num(f64::from(*v)))
+                });
+            }
+            Op::Expire(i, t) => {
+                c.modify(&id(i), |o| o.expires_at_ms = *t * 1000);
+            }
+        }
+    }
+
+    /// Every derived structure recomputed from the objects alone.
+    fn check(c: &Collection) {
+        let world = Rect {
+            min_lat: -90.0,
+            min_lon: -180.0,
+            max_lat: 90.0,
+            max_lon: 180.0,
+        };
+        let mut indexed: Vec<&str> = c.intersecting(&world).collect();
+        indexed.sort_unstable();
+        let spatial: Vec<&str> = c
+            .iter_from(None)
+            .filter(|(_, o)| o.geometry().is_some())
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(indexed, spatial);
+        let sum = c
+            .iter_from(None)
+            .fold(0u64, |acc, (id, o)| acc.wrapping_add(object_hash(id, o)));
+        assert_eq!(c.digest(), sum);
+        let strings = c
+            .iter_from(None)
+            .filter(|(_, o)| o.geometry().is_none())
+            .count();
+        assert_eq!(c.stats().num_strings, strings);
+        let expiring = c
+            .iter_from(None)
+            .filter(|(_, o)| o.expires_at_ms != 0)
+            .count();
+        assert_eq!(c.expired(i64::MAX, usize::MAX).len(), expiring);
+        let with_field = c
+            .iter_from(None)
+            .filter(|(_, o)| !o.fields.is_empty())
+            .count();
+        let names: Vec<&str> = c.field_names().collect();
+        assert_eq!(names.is_empty(), with_field == 0);
+        if let Some(b) = c.bounds() {
+            let exact = c
+                .iter_from(None)
+                .filter_map(|(_, o)| o.bbox())
+                .reduce(|a, b| a.union(&b));
+            assert_eq!(Some(b), exact);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn derived_state_always_matches_the_objects(ops in proptest::collection::vec(op(), 1..80)) {
+            let mut c = Collection::new(false);
+            for op in &ops {
+                apply(&mut c, op);
+                check(&c);
+            }
+            // A bulk-loaded index over the same objects answers the same.
+            let mut bulk = Collection::new(true);
+            for (id, o) in c.iter_from(None) {
+                bulk.set(id, o.clone());
+            }
+            bulk.build_index();
+            check(&bulk);
+            prop_assert_eq!(bulk.digest(), c.digest());
+        }
+    }
+}
