@@ -266,3 +266,289 @@ pub fn q_err(con: &mut redis::Connection, args: &[&str]) -> String {
         Err(e) => e.to_string(),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Durability / bad-input helpers (tests/aof.rs, tests/bad_input.rs, tests/crash.rs).
+// ---------------------------------------------------------------------------------------------
+
+impl TestServer {
+    /// Like [`TestServer::spawn`], with extra environment variables for the server process.
+    pub fn spawn_env(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> TestServer {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_meridian"));
+        cmd.args(["-p", "0", "-d"])
+            .arg(dir)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .envs(envs.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn meridian");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let pipes: [Box<dyn Read + Send>; 2] = [
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        ];
+        for pipe in pipes {
+            let log = log.clone();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if let Some(rest) = line.split("listening on ").nth(1) {
+                        if let Ok(port) = rest.trim().rsplit(':').next().unwrap().parse::<u16>() {
+                            let _ = tx.send(port);
+                        }
+                    }
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
+        let port = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("server did not start: {:?}", log.lock().unwrap()));
+        TestServer {
+            child: Some(child),
+            port,
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            log,
+        }
+    }
+
+    /// Spawns in `dir` and waits until the data set is loaded. (PING answers PONG while the
+    /// AOF is still loading, as in Tile38, so `start_in` alone may return during LOADING.)
+    pub fn start_loaded(dir: &Path, args: &[&str]) -> TestServer {
+        let s = TestServer::spawn(dir, args);
+        s.wait_loaded();
+        s
+    }
+
+    /// A fresh temp dir (kept alive by the server) with extra flags, waiting for the load.
+    pub fn start_loaded_tmp(args: &[&str]) -> TestServer {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let mut s = TestServer::start_loaded(&dir, args);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Waits until a data command no longer answers `LOADING`.
+    pub fn wait_loaded(&self) {
+        wait_until(Duration::from_secs(60), "AOF loaded", || {
+            let mut c = RespClient::try_connect(self.port).ok()?;
+            match c.cmd(&["SERVER"]).ok()? {
+                Resp::Error(e) if e.starts_with("LOADING") => None,
+                Resp::Error(e) => panic!("SERVER failed: {e}"),
+                _ => Some(()),
+            }
+        });
+    }
+
+    /// A new RESP connection with the hand-rolled client below.
+    pub fn client(&self) -> RespClient {
+        RespClient::try_connect(self.port).expect("connect")
+    }
+
+    /// The server process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// DIGEST as name -> value text (`digest`, `num_objects`, `repl_id`, `repl_offset`, ...).
+    pub fn digest(&self) -> std::collections::BTreeMap<String, String> {
+        digest_of(&mut self.client())
+    }
+}
+
+/// DIGEST on `c` as name -> value text.
+pub fn digest_of(c: &mut RespClient) -> std::collections::BTreeMap<String, String> {
+    let reply = c.cmd(&["DIGEST"]).expect("DIGEST");
+    let Resp::Array(items) = reply else {
+        panic!("DIGEST answered {reply:?}");
+    };
+    items
+        .chunks(2)
+        .map(|kv| (kv[0].text(), kv[1].text()))
+        .collect()
+}
+
+/// One RESP2 reply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resp {
+    Simple(String),
+    Error(String),
+    Int(i64),
+    Bulk(Vec<u8>),
+    Nil,
+    Array(Vec<Resp>),
+    NilArray,
+}
+
+impl Resp {
+    /// The reply's text: simple/error/bulk text, an integer's digits, or `""` otherwise.
+    pub fn text(&self) -> String {
+        match self {
+            Resp::Simple(s) | Resp::Error(s) => s.clone(),
+            Resp::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+            Resp::Int(n) => n.to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// The integer of an `Int` reply (panics otherwise).
+    pub fn int(&self) -> i64 {
+        match self {
+            Resp::Int(n) => *n,
+            other => panic!("expected an integer, got {other:?}"),
+        }
+    }
+
+    /// A bulk string reply's text.
+    pub fn bulk(s: &str) -> Resp {
+        Resp::Bulk(s.as_bytes().to_vec())
+    }
+}
+
+/// Encodes one command as a RESP array of bulk strings.
+pub fn resp_encode<S: AsRef<[u8]>>(args: &[S]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        let a = a.as_ref();
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// A minimal synchronous RESP2 client that tells I/O failures (`Err`) from error replies
+/// (`Ok(Resp::Error)`), which crash tests need to know whether a write was acknowledged.
+pub struct RespClient {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl RespClient {
+    /// Connects to 127.0.0.1:`port` with a 10 s read timeout.
+    pub fn try_connect(port: u16) -> std::io::Result<RespClient> {
+        let s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        s.set_nodelay(true)?;
+        Ok(RespClient {
+            reader: BufReader::new(s.try_clone()?),
+            writer: s,
+        })
+    }
+
+    /// Sends one command and reads its reply.
+    pub fn cmd<S: AsRef<[u8]>>(&mut self, args: &[S]) -> std::io::Result<Resp> {
+        self.writer.write_all(&resp_encode(args))?;
+        self.read()
+    }
+
+    /// Sends raw bytes.
+    pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.writer.write_all(bytes)
+    }
+
+    /// The underlying stream (for timeouts).
+    pub fn stream(&self) -> &TcpStream {
+        &self.writer
+    }
+
+    /// Reads one reply.
+    pub fn read(&mut self) -> std::io::Result<Resp> {
+        let line = self.line()?;
+        let (kind, rest) = line.split_at(1);
+        let bad = || {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("bad reply line {line:?}"),
+            )
+        };
+        let num = || rest.parse::<i64>().map_err(|_| bad());
+        Ok(match kind {
+            "+" => Resp::Simple(rest.to_string()),
+            "-" => Resp::Error(rest.to_string()),
+            ":" => Resp::Int(num()?),
+            "$" => {
+                let n = num()?;
+                if n < 0 {
+                    return Ok(Resp::Nil);
+                }
+                let mut buf = vec![0u8; n as usize + 2];
+                self.reader.read_exact(&mut buf)?;
+                if !buf.ends_with(b"\r\n") {
+                    return Err(bad());
+                }
+                buf.truncate(n as usize);
+                Resp::Bulk(buf)
+            }
+            "*" => {
+                let n = num()?;
+                if n < 0 {
+                    return Ok(Resp::NilArray);
+                }
+                let mut items = Vec::with_capacity(n as usize);
+                for _ in 0..n {
+                    items.push(self.read()?);
+                }
+                Resp::Array(items)
+            }
+            _ => return Err(bad()),
+        })
+    }
+
+    fn line(&mut self) -> std::io::Result<String> {
+        let mut buf = Vec::new();
+        self.reader.read_until(b'\n', &mut buf)?;
+        if buf.is_empty() {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        if !buf.ends_with(b"\r\n") || buf.len() < 3 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("bad reply line {:?}", String::from_utf8_lossy(&buf)),
+            ));
+        }
+        buf.truncate(buf.len() - 2);
+        String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    }
+}
+
+/// Reads from `s` until the peer closes it or `timeout` passes. Returns the bytes and whether
+/// the peer closed the connection.
+pub fn read_until_close(s: &mut TcpStream, timeout: Duration) -> (Vec<u8>, bool) {
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return (out, false);
+        }
+        s.set_read_timeout(Some(left.min(Duration::from_millis(100))))
+            .unwrap();
+        match s.read(&mut buf) {
+            Ok(0) => return (out, true),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (out, true),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Files in `dir` whose names start with `prefix`, sorted.
+pub fn files_with_prefix(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix))
+        })
+        .collect();
+    v.sort();
+    v
+}
