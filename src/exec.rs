@@ -44,6 +44,8 @@ pub struct Counters {
     pub total_commands: AtomicU64,
     pub expired_objects: AtomicU64,
     pub rejected_clients: AtomicU64,
+    pub protocol_errors: AtomicU64,
+    pub oversize_replies: AtomicU64,
 }
 
 /// The shared server state.
@@ -66,7 +68,7 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Commands a client may send before AUTH.
+/// Commands a client may send before AUTH, and while the AOF is loading.
 fn allowed_before_auth(name: &str) -> bool {
     matches!(name, "AUTH" | "HELLO" | "QUIT" | "OUTPUT")
 }
@@ -170,7 +172,9 @@ impl Server {
         if !session.authenticated && self.requires_auth() && !allowed_before_auth(name) {
             return Err(CmdError::AuthRequired);
         }
-        if self.is_loading() && kind != Kind::Conn {
+        // Like Redis (and unlike Tile38, which answers PING), everything but connection setup
+        // answers LOADING, so a PONG means the data set is ready.
+        if self.is_loading() && !allowed_before_auth(name) {
             return Err(CmdError::Loading);
         }
         if kind == Kind::Write && self.read_only.load(Ordering::Acquire) {
@@ -277,6 +281,9 @@ impl Host for Server {
             total_connections: self.counters.total_connections.load(Ordering::Relaxed),
             total_commands: self.counters.total_commands.load(Ordering::Relaxed),
             expired_objects: self.counters.expired_objects.load(Ordering::Relaxed),
+            rejected_clients: self.counters.rejected_clients.load(Ordering::Relaxed),
+            protocol_errors: self.counters.protocol_errors.load(Ordering::Relaxed),
+            oversize_replies: self.counters.oversize_replies.load(Ordering::Relaxed),
             rss_bytes: crate::metrics::rss_bytes(),
             max_clients: cfg.maxclients,
         }

@@ -162,10 +162,23 @@ fn cut_tail(path: &Path, at: u64) -> std::io::Result<PathBuf> {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let side = PathBuf::from(format!("{}.torn-{at}-{stamp}", path.display()));
     let mut src = File::open(path)?;
     src.seek(SeekFrom::Start(at))?;
-    let mut dst = File::create(&side)?;
+    // Never overwrite an earlier side file (two cuts at the same offset within one second):
+    // each torn tail is kept.
+    let mut n = 0u32;
+    let (side, mut dst) = loop {
+        let side = if n == 0 {
+            PathBuf::from(format!("{}.torn-{at}-{stamp}", path.display()))
+        } else {
+            PathBuf::from(format!("{}.torn-{at}-{stamp}-{n}", path.display()))
+        };
+        match OpenOptions::new().write(true).create_new(true).open(&side) {
+            Ok(f) => break (side, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(e),
+        }
+    };
     std::io::copy(&mut src, &mut dst)?;
     dst.sync_all()?;
     let f = OpenOptions::new().write(true).open(path)?;

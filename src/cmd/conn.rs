@@ -19,11 +19,12 @@ pub fn ping(_host: &dyn Host, _s: &mut Session, a: &mut Args) -> CmdResult<Reply
 
 /// ECHO message
 pub fn echo(_host: &dyn Host, _s: &mut Session, a: &mut Args) -> CmdResult<Reply> {
-    let msg = a.next_str()?;
+    // Binary-safe: `redis-cli --pipe` ends its stream with an ECHO of 20 random bytes.
+    let msg = a.next_bytes()?;
     a.finish()?;
     Ok(Reply::Named {
         name: "message",
-        value: Value::Str(msg.into()),
+        value: Value::Bytes(msg.to_vec()),
     })
 }
 

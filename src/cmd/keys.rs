@@ -98,7 +98,7 @@ pub fn set(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
         let word = a.next_str()?;
         match word.to_ascii_uppercase().as_str() {
             "FIELD" => {
-                let name = a.next_str()?;
+                let name = field_name(a.next_str()?)?;
                 let value = a.next_str()?;
                 opts.fields.push((name, FieldValue::parse(value)));
             }
@@ -143,6 +143,14 @@ pub fn set(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
     db.get_or_create(key).set(id, obj);
     // >> Response
     Ok(Reply::Ok)
+}
+
+/// A field name, refusing the names Tile38 reserves for coordinates (`z`, `lat`, `lon`).
+fn field_name(name: &str) -> CmdResult<&str> {
+    match name {
+        "z" | "lat" | "lon" => Err(CmdError::InvalidArg(name.into())),
+        _ => Ok(name),
+    }
 }
 
 /// Parses the body of a SET after its type word.
@@ -277,7 +285,7 @@ pub fn fset(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
     }
     let mut pairs = Vec::with_capacity(a.remaining() / 2);
     while !a.is_empty() {
-        pairs.push((a.next_str()?, FieldValue::parse(a.next_str()?)));
+        pairs.push((field_name(a.next_str()?)?, FieldValue::parse(a.next_str()?)));
     }
     if db.get(key).is_none() {
         return Err(CmdError::KeyNotFound);

@@ -53,6 +53,12 @@ pub struct ServerInfo {
     pub total_connections: u64,
     pub total_commands: u64,
     pub expired_objects: u64,
+    /// Connections refused by `maxclients`.
+    pub rejected_clients: u64,
+    /// Connections closed for malformed or oversized requests.
+    pub protocol_errors: u64,
+    /// Replies replaced by an error for exceeding `client-output-buffer-limit`.
+    pub oversize_replies: u64,
     pub rss_bytes: u64,
     pub max_clients: u64,
 }

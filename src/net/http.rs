@@ -66,10 +66,13 @@ async fn handle(server: Arc<Server>, req: HttpRequest<Incoming>) -> Response<Ful
     respond(&outcome.reply, started)
 }
 
-/// The HTTP status for a reply: 200 for success, 404 for a missing key or id, and an error
-/// class for errors (Tile38 answers 200 for everything).
+/// The HTTP status for a reply: 200 for success, 404 for a missing key or id, 409 for `SET NX`
+/// on an existing id, and an error class for errors (Tile38 answers 200 for everything).
 fn status_of(reply: &Reply) -> StatusCode {
     match reply {
+        Reply::Nil {
+            err: "id already exists",
+        } => StatusCode::CONFLICT,
         Reply::Nil { .. } | Reply::Miss { .. } => StatusCode::NOT_FOUND,
         Reply::Error(text) => error_status(text),
         _ => StatusCode::OK,

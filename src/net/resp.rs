@@ -2,6 +2,7 @@
 //! (pipelining), execute each, make the AOF durable for the batch's writes, then write the
 //! batch's replies in one go.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,6 +25,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
     let mut out = BytesMut::with_capacity(16 * 1024);
     let mut session = Session::default();
     let limits = super::limits(&server);
+    let reply_limit = server.config().client_output_buffer_limit as usize;
     loop {
         let mut durable = None;
         let mut close = false;
@@ -35,7 +37,21 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
                     let o = server.execute(&req, &mut session, Origin::Client);
                     durable = durable.max(o.durable_at);
                     let (fmt, resp3) = (session.output, session.resp3);
+                    let mark = out.len();
                     encode_for_connection(&o.reply, fmt, resp3, started.elapsed(), &mut out);
+                    if out.len() - mark > reply_limit {
+                        // One reply larger than the cap is replaced by an error instead of
+                        // being held in memory and sent.
+                        out.truncate(mark);
+                        server
+                            .counters
+                            .oversize_replies
+                            .fetch_add(1, Ordering::Relaxed);
+                        let err = Reply::Error(format!(
+                            "reply exceeds client-output-buffer-limit ({reply_limit} bytes); use LIMIT or CURSOR"
+                        ));
+                        encode_for_connection(&err, fmt, resp3, started.elapsed(), &mut out);
+                    }
                     if session.close {
                         close = true;
                         break;
@@ -47,6 +63,10 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
                 }
                 Ok(None) => break,
                 Err(e) => {
+                    server
+                        .counters
+                        .protocol_errors
+                        .fetch_add(1, Ordering::Relaxed);
                     // A framing error leaves the stream unsynchronised: answer and close.
                     let reply = Reply::Error(e.to_string());
                     encode_for_connection(

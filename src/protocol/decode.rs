@@ -212,8 +212,11 @@ fn decode_inline(buf: &mut BytesMut, limits: &Limits) -> Result<Step, DecodeErro
         return Err(DecodeError::protocol("too big inline request"));
     }
     let raw = buf.split_to(newline + 1);
-    let text = String::from_utf8_lossy(&raw[..line_len]);
-    let args = split_line(&text).map_err(DecodeError::Protocol)?;
+    // Replacing invalid bytes (lossy decoding) would silently store data the client did not
+    // send; refuse the line instead, as a RESP argument that is not UTF-8 is refused.
+    let text = std::str::from_utf8(&raw[..line_len])
+        .map_err(|_| DecodeError::protocol("invalid UTF-8 in inline request"))?;
+    let args = split_line(text).map_err(DecodeError::Protocol)?;
     if args.is_empty() {
         return Ok(Step::Skipped);
     }
@@ -409,6 +412,11 @@ mod tests {
         assert_eq!(decode_request(&mut buf, &tight), too_big);
         let mut buf = BytesMut::from(&b"PING 123\r\n"[..]);
         assert!(decode_request(&mut buf, &tight).expect("ok").is_some());
+        let mut buf = BytesMut::from(&b"SET a b STRING \xff\xfe\r\nPING\r\n"[..]);
+        assert_eq!(
+            decode(&mut buf),
+            err("Protocol error: invalid UTF-8 in inline request")
+        );
     }
 
     #[test]

@@ -134,6 +134,7 @@ pub fn write_value(v: &Value, out: &mut String) {
         }
         Value::Float(f) => write_float(*f, out),
         Value::Str(s) | Value::Status(s) => write_str(s, out),
+        Value::Bytes(b) => write_str(&String::from_utf8_lossy(b), out),
         Value::Json(raw) if raw.trim().is_empty() => out.push_str("null"),
         Value::Json(raw) => out.push_str(raw),
         Value::List(items) => {

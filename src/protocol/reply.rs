@@ -19,6 +19,8 @@ pub enum Value {
     Str(String),
     /// RESP simple string `+text`; JSON string.
     Status(String),
+    /// Binary-safe bytes (ECHO). RESP bulk string of the bytes; JSON string (lossy UTF-8).
+    Bytes(Vec<u8>),
     /// Raw JSON text (a GeoJSON object, a JSON field value). RESP bulk string of the text;
     /// JSON inlined verbatim.
     Json(String),

@@ -169,6 +169,7 @@ impl Writer<'_> {
             Value::Int(n) => self.int(*n),
             Value::Float(f) => self.float_bulk(*f),
             Value::Str(s) | Value::Json(s) => self.bulk(s.as_bytes()),
+            Value::Bytes(b) => self.bulk(b),
             Value::Status(s) => self.status(s),
             Value::List(items) => {
                 self.header(b'*', items.len());
@@ -189,6 +190,7 @@ impl Writer<'_> {
             }
             Value::Float(f) => self.float_bulk(*f),
             Value::Str(s) | Value::Status(s) | Value::Json(s) => self.bulk(s.as_bytes()),
+            Value::Bytes(b) => self.bulk(b),
             Value::List(_) | Value::Map(_) => {
                 let mut text = String::new();
                 super::json::write_value(v, &mut text);

@@ -552,3 +552,242 @@ pub fn files_with_prefix(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+// ---------------------------------------------------------------------------------------------
+// Exact-reply helpers (tests/keys.rs, tests/json_output.rs, tests/http.rs, tests/resp3.rs).
+// ---------------------------------------------------------------------------------------------
+
+/// Removes the volatile `,"elapsed":"<Go duration>"` member from a Tile38 JSON reply, after
+/// checking that the duration looks like Go's (`561ns`, `27µs`, `1.2ms`, `1.5s`).
+pub fn strip_elapsed(s: &str) -> String {
+    const TAG: &str = ",\"elapsed\":\"";
+    let Some(start) = s.rfind(TAG) else {
+        return s.to_string();
+    };
+    let value_at = start + TAG.len();
+    let len = s[value_at..]
+        .find('"')
+        .unwrap_or_else(|| panic!("unterminated elapsed in {s:?}"));
+    let value = &s[value_at..value_at + len];
+    let number = value.trim_end_matches(|c: char| c.is_alphabetic() || c == 'µ');
+    let unit = &value[number.len()..];
+    assert!(
+        ["ns", "µs", "ms", "s"].contains(&unit)
+            && !number.is_empty()
+            && number.parse::<f64>().is_ok(),
+        "elapsed {value:?} is not a Go duration in {s:?}"
+    );
+    format!("{}{}", &s[..start], &s[value_at + len + 1..])
+}
+
+/// The length of the first complete RESP2/RESP3 value in `buf`, or None while it is incomplete.
+pub fn resp_frame_len(buf: &[u8]) -> Option<usize> {
+    fn value(buf: &[u8], at: usize) -> Option<usize> {
+        let kind = *buf.get(at)?;
+        let end = at + buf[at..].windows(2).position(|w| w == b"\r\n")? + 2;
+        let header = std::str::from_utf8(&buf[at + 1..end - 2]).ok()?;
+        match kind {
+            b'+' | b'-' | b':' | b'_' | b'#' | b',' | b'(' => Some(end),
+            b'$' | b'=' | b'!' => {
+                let n: i64 = header.parse().ok()?;
+                if n < 0 {
+                    return Some(end);
+                }
+                let stop = end + n as usize + 2;
+                (buf.len() >= stop).then_some(stop)
+            }
+            b'*' | b'~' | b'>' | b'%' | b'|' => {
+                let n: i64 = header.parse().ok()?;
+                if n < 0 {
+                    return Some(end);
+                }
+                let count = if matches!(kind, b'%' | b'|') {
+                    n * 2
+                } else {
+                    n
+                };
+                let mut pos = end;
+                for _ in 0..count {
+                    pos = value(buf, pos)?;
+                }
+                if kind == b'|' {
+                    value(buf, pos)
+                } else {
+                    Some(pos)
+                }
+            }
+            _ => panic!("not a RESP reply: {:?}", String::from_utf8_lossy(buf)),
+        }
+    }
+    value(buf, 0)
+}
+
+/// The payload of a RESP bulk string reply (`$n\r\n<payload>\r\n`), checking that `n` counts
+/// the payload's bytes.
+pub fn unbulk(reply: &str) -> String {
+    let rest = reply
+        .strip_prefix('$')
+        .unwrap_or_else(|| panic!("not a bulk string: {reply:?}"));
+    let (len, payload) = rest
+        .split_once("\r\n")
+        .unwrap_or_else(|| panic!("not a bulk string: {reply:?}"));
+    let payload = payload
+        .strip_suffix("\r\n")
+        .unwrap_or_else(|| panic!("bulk string without CRLF: {reply:?}"));
+    assert_eq!(len.parse::<usize>().ok(), Some(payload.len()), "{reply:?}");
+    payload.to_string()
+}
+
+/// A raw connection that returns each reply's exact bytes as text, reading exactly one RESP2 or
+/// RESP3 value per command (no waiting for silence), so tests can compare whole replies.
+pub struct WireConn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl WireConn {
+    /// Connects to 127.0.0.1:`port`.
+    pub fn connect(port: u16) -> WireConn {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_nodelay(true).unwrap();
+        WireConn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Sends one command as a RESP array and returns its reply.
+    pub fn cmd(&mut self, args: &[&str]) -> String {
+        self.stream.write_all(&resp_encode(args)).unwrap();
+        self.reply()
+    }
+
+    /// Sends one inline (telnet) line and returns its reply.
+    pub fn line(&mut self, line: &str) -> String {
+        self.stream
+            .write_all(format!("{line}\r\n").as_bytes())
+            .unwrap();
+        self.reply()
+    }
+
+    /// On an `OUTPUT json` connection: the JSON payload of the reply to `args`, with the
+    /// elapsed member stripped.
+    pub fn json(&mut self, args: &[&str]) -> String {
+        let reply = self.cmd(args);
+        strip_elapsed(&unbulk(&reply))
+    }
+
+    /// Reads exactly one reply (10 s at most).
+    pub fn reply(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut chunk = [0u8; 65536];
+        loop {
+            if !self.buf.is_empty() {
+                if let Some(n) = resp_frame_len(&self.buf) {
+                    let frame: Vec<u8> = self.buf.drain(..n).collect();
+                    return String::from_utf8(frame).expect("UTF-8 reply");
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no complete reply; got {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
+            self.stream.set_read_timeout(Some(left)).unwrap();
+            match self.stream.read(&mut chunk) {
+                Ok(0) => panic!(
+                    "connection closed; got {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                ),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => panic!("read: {e}; got {:?}", String::from_utf8_lossy(&self.buf)),
+            }
+        }
+    }
+
+    /// True when the server closes the connection (EOF) within 5 s with nothing more sent.
+    pub fn closed_by_server(&mut self) -> bool {
+        let (rest, closed) = read_until_close(&mut self.stream, Duration::from_secs(5));
+        assert!(rest.is_empty() && self.buf.is_empty(), "unexpected bytes");
+        closed
+    }
+}
+
+/// The reply of an HTTP request: status, headers (lower-case names) and body.
+#[derive(Debug)]
+pub struct HttpReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpReply {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl TestServer {
+    /// A [`WireConn`] to this server.
+    pub fn wire(&self) -> WireConn {
+        WireConn::connect(self.port)
+    }
+
+    /// A [`WireConn`] switched to `OUTPUT json`.
+    pub fn wire_json(&self) -> WireConn {
+        let mut c = self.wire();
+        let ok = c.json(&["OUTPUT", "json"]);
+        assert_eq!(ok, "{\"ok\":true}");
+        c
+    }
+
+    /// An HTTP request with extra headers: GET when `body` is None, POST to `path` otherwise.
+    pub fn http_with(&self, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> HttpReply {
+        let url = format!("http://127.0.0.1:{}{}", self.port, path);
+        let result = match body {
+            None => {
+                let mut req = agent().get(&url);
+                for (k, v) in headers {
+                    req = req.header(*k, *v);
+                }
+                req.call()
+            }
+            Some(b) => {
+                let mut req = agent().post(&url);
+                for (k, v) in headers {
+                    req = req.header(*k, *v);
+                }
+                req.send(b)
+            }
+        };
+        let mut resp = result.expect("http request");
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let body = resp.body_mut().read_to_string().unwrap();
+        HttpReply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// A RESP bulk string: `$<len>\r\n<s>\r\n`.
+pub fn wire_bulk(s: &str) -> String {
+    format!("${}\r\n{s}\r\n", s.len())
+}
+
+/// A RESP array of already-encoded items: `*<n>\r\n<items...>`.
+pub fn wire_array(items: &[String]) -> String {
+    format!("*{}\r\n{}", items.len(), items.concat())
+}

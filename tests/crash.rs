@@ -1,0 +1,367 @@
+//! Acknowledged writes survive `kill -9` (DESIGN contract 1).
+//!
+//! Writer threads run SET / DEL / FSET / EXPIRE (far future) against a real server process,
+//! each on its own collection, and keep a ledger of the writes the server ACKNOWLEDGED (recorded
+//! only once the reply arrived). At a random instant the process is SIGKILLed; after a restart
+//! in the same directory every acknowledged write must be there with its latest acknowledged
+//! value, a write that was in flight at the kill may be either applied or not, and nothing else
+//! may exist. Rounds repeat in the same directory, so later rounds also replay the torn tails
+//! and restarts of the earlier ones.
+//!
+//! Environment:
+//! - `MERIDIAN_CRASH_ROUNDS=<n>`: rounds of the long test (default 5; e.g. 200 for a soak run:
+//!   `MERIDIAN_CRASH_ROUNDS=200 cargo test --release --test crash`).
+//! - `MERIDIAN_CRASH_SEED=<u64>`: replay a failing run's choices (the seed is printed and is
+//!   part of every failure message; thread timing still varies).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const THREADS: usize = 4;
+const IDS: usize = 25;
+/// EXPIRE seconds: far enough that nothing expires during the test.
+const FAR: &str = "1000000";
+
+/// One object as the client wrote it: a STRING body, two fields, and whether it has a TTL.
+#[derive(Debug, Clone, PartialEq)]
+struct Obj {
+    val: String,
+    f0: String,
+    f1: String,
+    expires: bool,
+}
+
+type State = Option<Obj>;
+
+/// One writer's collection: acknowledged state per id, and the one write that may have been
+/// in flight when the server died (its id and the state it would produce).
+#[derive(Debug, Clone)]
+struct Ledger {
+    acked: Vec<State>,
+    inflight: Option<(usize, State)>,
+}
+
+impl Ledger {
+    fn new() -> Ledger {
+        Ledger {
+            acked: vec![None; IDS],
+            inflight: None,
+        }
+    }
+}
+
+fn key(t: usize) -> String {
+    format!("c{t}")
+}
+
+fn id(i: usize) -> String {
+    format!("i{i}")
+}
+
+/// A write, the state it produces from `old` if acknowledged, and whether `reply` is the
+/// reply the model expects.
+struct Op {
+    args: Vec<String>,
+    next: State,
+    old: State,
+    kind: &'static str,
+}
+
+impl Op {
+    fn reply_ok(&self, reply: &Resp) -> bool {
+        let present = self.old.is_some();
+        match (self.kind, reply) {
+            ("SET", Resp::Simple(s)) => s == "OK",
+            ("DEL", Resp::Int(n)) => *n == i64::from(present),
+            ("FSET", Resp::Int(n)) => present && (0..=1).contains(n),
+            ("FSET", Resp::Error(e)) => {
+                !present && (e == "ERR id not found" || e == "ERR key not found")
+            }
+            ("EXPIRE", Resp::Int(n)) => *n == i64::from(present),
+            _ => false,
+        }
+    }
+}
+
+fn random_op(rng: &mut StdRng, t: usize, seq: u64, ledger: &Ledger) -> (usize, Op) {
+    let i = rng.gen_range(0..IDS);
+    let old = ledger.acked[i].clone();
+    let nonzero = |rng: &mut StdRng| rng.gen_range(1..100_000).to_string();
+    let (k, ident) = (key(t), id(i));
+    let op = match rng.gen_range(0..10) {
+        0..=4 => {
+            let obj = Obj {
+                val: format!("v{t}-{seq}"),
+                f0: nonzero(rng),
+                f1: nonzero(rng),
+                expires: false,
+            };
+            let args = vec![
+                "SET".into(),
+                k,
+                ident,
+                "FIELD".into(),
+                "f0".into(),
+                obj.f0.clone(),
+                "FIELD".into(),
+                "f1".into(),
+                obj.f1.clone(),
+                "STRING".into(),
+                obj.val.clone(),
+            ];
+            Op {
+                args,
+                next: Some(obj),
+                old,
+                kind: "SET",
+            }
+        }
+        5 | 6 => Op {
+            args: vec!["DEL".into(), k, ident],
+            next: None,
+            old,
+            kind: "DEL",
+        },
+        7 | 8 => {
+            let field = if rng.gen_bool(0.5) { "f0" } else { "f1" };
+            let value = nonzero(rng);
+            let next = old.clone().map(|mut o| {
+                if field == "f0" {
+                    o.f0 = value.clone();
+                } else {
+                    o.f1 = value.clone();
+                }
+                o
+            });
+            Op {
+                args: vec!["FSET".into(), k, ident, field.into(), value],
+                next,
+                old,
+                kind: "FSET",
+            }
+        }
+        _ => {
+            let next = old.clone().map(|o| Obj { expires: true, ..o });
+            Op {
+                args: vec!["EXPIRE".into(), k, ident, FAR.into()],
+                next,
+                old,
+                kind: "EXPIRE",
+            }
+        }
+    };
+    (i, op)
+}
+
+/// Writes until the connection fails (the kill). Returns the ledger.
+fn writer(
+    port: u16,
+    t: usize,
+    mut ledger: Ledger,
+    seed: u64,
+    acks: Arc<AtomicU64>,
+    give_up: Arc<AtomicBool>,
+) -> Ledger {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut c = RespClient::try_connect(port).expect("connect");
+    let mut seq = 0u64;
+    loop {
+        assert!(
+            !give_up.load(Ordering::Relaxed),
+            "writer {t} still running at the deadline"
+        );
+        seq += 1;
+        let (i, op) = random_op(&mut rng, t, seq, &ledger);
+        ledger.inflight = Some((i, op.next.clone()));
+        match c.cmd(&op.args) {
+            Ok(reply) => {
+                assert!(
+                    op.reply_ok(&reply),
+                    "seed {seed}: {:?} on {:?} answered {reply:?}",
+                    op.args,
+                    op.old
+                );
+                ledger.acked[i] = op.next;
+                ledger.inflight = None;
+                acks.fetch_add(1, Ordering::Relaxed);
+            }
+            // The server is gone: this write may or may not have been applied.
+            Err(_) => return ledger,
+        }
+    }
+}
+
+/// Reads what the server holds for writer `t`'s collection.
+fn observed(c: &mut RespClient, t: usize) -> Vec<State> {
+    (0..IDS)
+        .map(|i| {
+            let (k, ident) = (key(t), id(i));
+            let got = c.cmd(&["GET", &k, &ident, "WITHFIELDS"]).unwrap();
+            let ttl = c.cmd(&["TTL", &k, &ident]).unwrap();
+            match got {
+                Resp::Nil => {
+                    assert_eq!(ttl, Resp::Int(-2), "{k}/{ident}: TTL of a missing object");
+                    None
+                }
+                Resp::Array(items) => {
+                    let fields = match items.get(1) {
+                        Some(Resp::Array(f)) => f.iter().map(Resp::text).collect::<Vec<_>>(),
+                        _ => Vec::new(),
+                    };
+                    let field = |name: &str| {
+                        fields
+                            .chunks(2)
+                            .find(|kv| kv[0] == name)
+                            .map_or(String::new(), |kv| kv[1].clone())
+                    };
+                    assert_eq!(fields.len(), 4, "{k}/{ident}: fields {fields:?}");
+                    let expires = match ttl {
+                        Resp::Int(-1) => false,
+                        Resp::Int(n) if n > 900_000 => true,
+                        other => panic!("{k}/{ident}: TTL {other:?}"),
+                    };
+                    Some(Obj {
+                        val: items[0].text(),
+                        f0: field("f0"),
+                        f1: field("f1"),
+                        expires,
+                    })
+                }
+                other => panic!("{k}/{ident}: GET answered {other:?}"),
+            }
+        })
+        .collect()
+}
+
+/// Checks the restarted server against the ledgers and settles in-flight writes to what the
+/// server kept.
+fn verify(s: &TestServer, ledgers: &mut [Ledger], seed: u64, round: usize) {
+    let mut c = s.client();
+    let mut collections = BTreeSet::new();
+    for (t, ledger) in ledgers.iter_mut().enumerate() {
+        let got = observed(&mut c, t);
+        for (i, actual) in got.iter().enumerate() {
+            let acked = &ledger.acked[i];
+            let inflight = match &ledger.inflight {
+                Some((j, st)) if *j == i => Some(st),
+                _ => None,
+            };
+            assert!(
+                actual == acked || Some(actual) == inflight,
+                "seed {seed} round {round}: {}/{} is {actual:?}; acknowledged {acked:?}, in flight {inflight:?}",
+                key(t),
+                id(i)
+            );
+            ledger.acked[i] = actual.clone();
+        }
+        ledger.inflight = None;
+        let present = got.iter().filter(|s| s.is_some()).count() as i64;
+        let count = c.cmd(&["SCAN", &key(t), "COUNT"]).unwrap();
+        assert_eq!(
+            count,
+            Resp::Int(present),
+            "seed {seed} round {round}: {} holds objects nobody wrote",
+            key(t)
+        );
+        if present > 0 {
+            collections.insert(key(t));
+        }
+    }
+    let keys = c.cmd(&["KEYS", "*"]).unwrap();
+    let Resp::Array(keys) = keys else {
+        panic!("KEYS answered {keys:?}")
+    };
+    let keys: BTreeSet<String> = keys.iter().map(Resp::text).collect();
+    assert_eq!(keys, collections, "seed {seed} round {round}: collections");
+}
+
+fn seed() -> u64 {
+    let seed = std::env::var("MERIDIAN_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::thread_rng().gen());
+    eprintln!("crash test seed {seed} (MERIDIAN_CRASH_SEED={seed} to reuse)");
+    seed
+}
+
+/// Runs `rounds` write/kill/restart rounds in `dir` with `args`, then a final check.
+fn crash_rounds(dir: &Path, args: &[&str], rounds: usize, seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut ledgers = vec![Ledger::new(); THREADS];
+    let mut total_acks = 0;
+    for round in 0..rounds {
+        let mut s = TestServer::start_loaded(dir, args);
+        verify(&s, &mut ledgers, seed, round);
+        let acks = Arc::new(AtomicU64::new(0));
+        let give_up = Arc::new(AtomicBool::new(false));
+        let handles: Vec<_> = ledgers
+            .drain(..)
+            .enumerate()
+            .map(|(t, ledger)| {
+                let (acks, give_up) = (acks.clone(), give_up.clone());
+                let wseed = rng.gen();
+                let port = s.port;
+                std::thread::spawn(move || writer(port, t, ledger, wseed, acks, give_up))
+            })
+            .collect();
+        // The random instant: after a random number of acknowledged writes.
+        let target = rng.gen_range(100..2500u64);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while acks.load(Ordering::Relaxed) < target {
+            assert!(
+                Instant::now() < deadline,
+                "seed {seed} round {round}: only {} acks",
+                acks.load(Ordering::Relaxed)
+            );
+            if handles.iter().any(|h| h.is_finished()) {
+                break; // a writer failed: join reports why
+            }
+            std::thread::yield_now();
+        }
+        s.kill9();
+        let stop_by = Instant::now() + Duration::from_secs(15);
+        for h in handles {
+            while !h.is_finished() {
+                if Instant::now() > stop_by {
+                    give_up.store(true, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            ledgers.push(h.join().expect("writer panicked"));
+        }
+        total_acks += acks.load(Ordering::Relaxed);
+    }
+    let s = TestServer::start_loaded(dir, args);
+    verify(&s, &mut ledgers, seed, rounds);
+    let live: usize = ledgers
+        .iter()
+        .map(|l| l.acked.iter().filter(|o| o.is_some()).count())
+        .sum();
+    eprintln!("{rounds} rounds, {total_acks} acknowledged writes, {live} objects at the end");
+    assert!(total_acks >= 100 * rounds as u64);
+}
+
+#[test]
+fn acknowledged_writes_survive_kill9() {
+    let rounds = std::env::var("MERIDIAN_CRASH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let tmp = tempfile::tempdir().unwrap();
+    crash_rounds(tmp.path(), &[], rounds, seed());
+}
+
+#[test]
+fn acknowledged_writes_survive_kill9_with_appendfsync_always() {
+    let tmp = tempfile::tempdir().unwrap();
+    crash_rounds(tmp.path(), &["--appendfsync", "always"], 1, seed());
+}

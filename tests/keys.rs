@@ -1,0 +1,1633 @@
+//! Key and id commands over RESP against the real binary: exact reply bytes for every command
+//! (SET/GET of every body type, NX/XX, typed fields, expiry, DEL/PDEL/DROP/FLUSHDB, KEYS,
+//! RENAME(NX), TYPE, EXISTS, FSET/FGET/FEXISTS, JSET/JGET/JDEL, BOUNDS, STATS, SCAN), Tile38's
+//! error texts, and that a failed write changes nothing. Server, connection and auth commands
+//! are at the end.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use redis::Value;
+
+const TRUCK1: &str = r#"{"type":"Point","coordinates":[-112.2693,33.5123]}"#;
+const TRUCK2: &str = r#"{"type":"Point","coordinates":[-112.1695,33.4626,10]}"#;
+
+fn b(s: &str) -> String {
+    wire_bulk(s)
+}
+
+fn arr(items: &[String]) -> String {
+    wire_array(items)
+}
+
+fn err(text: &str) -> String {
+    format!("-ERR {text}\r\n")
+}
+
+fn int(n: i64) -> String {
+    format!(":{n}\r\n")
+}
+
+const OK: &str = "+OK\r\n";
+const NIL: &str = "$-1\r\n";
+
+/// RESP fields array `[name, value, ...]` of bulk strings.
+fn fields(pairs: &[(&str, &str)]) -> String {
+    let items: Vec<String> = pairs.iter().flat_map(|(n, v)| [b(n), b(v)]).collect();
+    arr(&items)
+}
+
+#[test]
+fn set_and_get_every_body_type() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "truck1", "POINT", "33.5123", "-112.2693"]),
+        OK
+    );
+    assert_eq!(
+        c.cmd(&[
+            "SET",
+            "fleet",
+            "truck2",
+            "POINT",
+            "33.4626",
+            "-112.1695",
+            "10"
+        ]),
+        OK
+    );
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "area", "BOUNDS", "33", "-113", "34", "-112"]),
+        OK
+    );
+    assert_eq!(c.cmd(&["SET", "fleet", "hashed", "HASH", "9tbnt"]), OK);
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "note", "STRING", "hello world"]),
+        OK
+    );
+
+    // OBJECT (the default) renders GeoJSON; lat comes first on input, lon first in GeoJSON.
+    assert_eq!(c.cmd(&["GET", "fleet", "truck1"]), b(TRUCK1));
+    assert_eq!(c.cmd(&["GET", "fleet", "truck1", "OBJECT"]), b(TRUCK1));
+    assert_eq!(c.cmd(&["GET", "fleet", "truck2"]), b(TRUCK2));
+    let area =
+        r#"{"type":"Polygon","coordinates":[[[-113,33],[-112,33],[-112,34],[-113,34],[-113,33]]]}"#;
+    assert_eq!(c.cmd(&["GET", "fleet", "area"]), b(area));
+    // A geohash is decoded to Tile38's rounded point inside the cell.
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "hashed"]),
+        b(r#"{"type":"Point","coordinates":[-112.28,33.49]}"#)
+    );
+    assert_eq!(c.cmd(&["GET", "fleet", "note"]), b("hello world"));
+    // Telnet (inline) lines get the same RESP replies.
+    assert_eq!(c.line("GET fleet truck1"), b(TRUCK1));
+    assert_eq!(c.line("get FLEET truck1"), NIL, "keys are case-sensitive");
+
+    // POINT: [lat, lon(, z)] as bulk strings.
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "truck1", "POINT"]),
+        arr(&[b("33.5123"), b("-112.2693")])
+    );
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "truck2", "POINT"]),
+        arr(&[b("33.4626"), b("-112.1695"), b("10")])
+    );
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "area", "POINT"]),
+        arr(&[b("33.5"), b("-112.5")])
+    );
+    // BOUNDS: [[minlat, minlon], [maxlat, maxlon]].
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "area", "BOUNDS"]),
+        arr(&[arr(&[b("33"), b("-113")]), arr(&[b("34"), b("-112")])])
+    );
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "truck1", "BOUNDS"]),
+        arr(&[
+            arr(&[b("33.5123"), b("-112.2693")]),
+            arr(&[b("33.5123"), b("-112.2693")])
+        ])
+    );
+    // HASH precision: the geohash of the centre.
+    assert_eq!(c.cmd(&["GET", "fleet", "truck1", "HASH", "5"]), b("9tbnt"));
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "truck1", "HASH", "12"]),
+        b("9tbnthxzr9w2")
+    );
+    assert_eq!(c.cmd(&["GET", "fleet", "truck2", "HASH", "5"]), b("9tbnr"));
+    assert_eq!(c.cmd(&["GET", "fleet", "area", "HASH", "3"]), b("9tb"));
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "truck1", "HASH", "13"]),
+        err("invalid argument '13'")
+    );
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "truck1", "HASH", "0"]),
+        err("invalid argument '0'")
+    );
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "truck1", "HASH"]),
+        err("wrong number of arguments for 'get' command")
+    );
+
+    // Missing id and missing key are both nil in RESP.
+    assert_eq!(c.cmd(&["GET", "fleet", "nope"]), NIL);
+    assert_eq!(c.cmd(&["GET", "nokey", "truck1"]), NIL);
+    assert_eq!(c.cmd(&["GET", "nokey", "truck1", "POINT"]), NIL);
+
+    // The same through the redis crate.
+    let mut con = s.redis();
+    assert_eq!(
+        q(&mut con, &["GET", "fleet", "truck1"]),
+        Value::BulkString(TRUCK1.as_bytes().to_vec())
+    );
+    assert_eq!(q(&mut con, &["GET", "fleet", "nope"]), Value::Nil);
+}
+
+#[test]
+fn set_geojson_objects_of_every_type() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    // (input, canonical output): compact, `type` first, other members kept in input order.
+    let cases = [
+        (
+            r#"{ "type" : "Point", "coordinates": [ -112.2693 , 33.5123 ] }"#,
+            TRUCK1.to_string(),
+        ),
+        (
+            r#"{"type":"Point","coordinates":[1,2,3]}"#,
+            r#"{"type":"Point","coordinates":[1,2,3]}"#.into(),
+        ),
+        (
+            r#"{"type":"MultiPoint","coordinates":[[1,2],[3,4]]}"#,
+            r#"{"type":"MultiPoint","coordinates":[[1,2],[3,4]]}"#.into(),
+        ),
+        (
+            r#"{"type":"LineString","coordinates":[[1,2],[3,4]]}"#,
+            r#"{"type":"LineString","coordinates":[[1,2],[3,4]]}"#.into(),
+        ),
+        (
+            r#"{"type":"MultiLineString","coordinates":[[[1,2],[3,4]],[[5,6],[7,8]]]}"#,
+            r#"{"type":"MultiLineString","coordinates":[[[1,2],[3,4]],[[5,6],[7,8]]]}"#.into(),
+        ),
+        (
+            r#"{"type":"Polygon","coordinates":[[[0,0],[10,0],[10,10],[0,10],[0,0]]]}"#,
+            r#"{"type":"Polygon","coordinates":[[[0,0],[10,0],[10,10],[0,10],[0,0]]]}"#.into(),
+        ),
+        (
+            r#"{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],[[[5,5],[6,5],[6,6],[5,5]]]]}"#,
+            r#"{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],[[[5,5],[6,5],[6,6],[5,5]]]]}"#.into(),
+        ),
+        (
+            r#"{"type":"GeometryCollection","geometries":[{"type":"Point","coordinates":[1,2]},{"type":"LineString","coordinates":[[1,2],[3,4]]}]}"#,
+            r#"{"type":"GeometryCollection","geometries":[{"type":"Point","coordinates":[1,2]},{"type":"LineString","coordinates":[[1,2],[3,4]]}]}"#.into(),
+        ),
+        (
+            r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"name":"x","n":[1, 2]}}"#,
+            r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"name":"x","n":[1,2]}}"#.into(),
+        ),
+        (
+            r#"{"type":"Feature","id":7,"geometry":{"type":"Point","coordinates":[1,2]}}"#,
+            r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"id":7,"properties":{}}"#.into(),
+        ),
+        (
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"a":1}},{"type":"Feature","geometry":{"type":"Point","coordinates":[3,4]},"properties":{}}]}"#,
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"a":1}},{"type":"Feature","geometry":{"type":"Point","coordinates":[3,4]},"properties":{}}]}"#.into(),
+        ),
+    ];
+    for (i, (input, want)) in cases.iter().enumerate() {
+        let id = format!("o{i}");
+        assert_eq!(c.cmd(&["SET", "geo", &id, "OBJECT", input]), OK, "{input}");
+        assert_eq!(c.cmd(&["GET", "geo", &id]), b(want), "{input}");
+    }
+    // POINT and BOUNDS of non-point objects: centre and bbox.
+    assert_eq!(
+        c.cmd(&["GET", "geo", "o5", "POINT"]),
+        arr(&[b("5"), b("5")])
+    );
+    assert_eq!(
+        c.cmd(&["GET", "geo", "o5", "BOUNDS"]),
+        arr(&[arr(&[b("0"), b("0")]), arr(&[b("10"), b("10")])])
+    );
+    assert_eq!(
+        c.cmd(&["GET", "geo", "o10", "BOUNDS"]),
+        arr(&[arr(&[b("2"), b("1")]), arr(&[b("4"), b("3")])])
+    );
+    assert_eq!(
+        c.cmd(&["GET", "geo", "o1", "POINT"]),
+        arr(&[b("2"), b("1"), b("3")])
+    );
+
+    // Invalid GeoJSON, with Tile38's texts.
+    let bad = [
+        (r#"{"type":"Nope"}"#, "type 'Nope' is unknown"),
+        (
+            r#"{"type":"Point","coordinates":[1]}"#,
+            "invalid coordinates",
+        ),
+        (
+            r#"{"type":"Point","coordinates":[200,1]}"#,
+            "invalid coordinates",
+        ),
+        ("not json", "invalid data"),
+    ];
+    for (input, text) in bad {
+        assert_eq!(c.cmd(&["SET", "geo", "bad", "OBJECT", input]), err(text));
+    }
+    assert_eq!(c.cmd(&["EXISTS", "geo", "bad"]), int(0));
+}
+
+#[test]
+fn set_nx_and_xx() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(c.cmd(&["SET", "fleet", "a", "NX", "POINT", "1", "2"]), OK);
+    // NX on an existing id: nil, object unchanged.
+    assert_eq!(c.cmd(&["SET", "fleet", "a", "NX", "POINT", "3", "4"]), NIL);
+    let a = r#"{"type":"Point","coordinates":[2,1]}"#;
+    assert_eq!(c.cmd(&["GET", "fleet", "a"]), b(a));
+    // XX on a missing id: nil, nothing created (not even the collection).
+    assert_eq!(c.cmd(&["SET", "fleet", "b", "XX", "POINT", "3", "4"]), NIL);
+    assert_eq!(c.cmd(&["EXISTS", "fleet", "b"]), int(0));
+    assert_eq!(c.cmd(&["SET", "nokey", "b", "xx", "POINT", "3", "4"]), NIL);
+    assert_eq!(c.cmd(&["KEYS", "*"]), arr(&[b("fleet")]));
+    // XX on an existing id replaces it; options may come in any order before the body.
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "a", "XX", "FIELD", "speed", "5", "POINT", "3", "4"]),
+        OK
+    );
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "a", "WITHFIELDS"]),
+        arr(&[
+            b(r#"{"type":"Point","coordinates":[4,3]}"#),
+            fields(&[("speed", "5")])
+        ])
+    );
+    // NX and XX together are refused, naming the second.
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "a", "NX", "XX", "POINT", "1", "2"]),
+        err("invalid argument 'XX'")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "a", "XX", "NX", "POINT", "1", "2"]),
+        err("invalid argument 'NX'")
+    );
+    // Through the redis crate: nil.
+    let mut con = s.redis();
+    assert_eq!(
+        q(&mut con, &["SET", "fleet", "a", "NX", "POINT", "1", "2"]),
+        Value::Nil
+    );
+    assert_eq!(
+        q(&mut con, &["SET", "fleet", "z", "NX", "POINT", "1", "2"]),
+        Value::Okay
+    );
+}
+
+#[test]
+fn fields_of_every_type() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    let meta = r#"{"a":[1,2]}"#;
+    assert_eq!(
+        c.cmd(&[
+            "SET", "fleet", "t", "FIELD", "speed", "90", "FIELD", "name", "Andy", "FIELD",
+            "active", "true", "FIELD", "meta", meta, "FIELD", "ratio", "1.50", "POINT", "33",
+            "-112",
+        ]),
+        OK
+    );
+    let obj = b(r#"{"type":"Point","coordinates":[-112,33]}"#);
+    // WITHFIELDS: fields in name order; RESP gives every value as a string.
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "t", "WITHFIELDS"]),
+        arr(&[
+            obj.clone(),
+            fields(&[
+                ("active", "true"),
+                ("meta", meta),
+                ("name", "Andy"),
+                ("ratio", "1.5"),
+                ("speed", "90"),
+            ])
+        ])
+    );
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "t", "WITHFIELDS", "POINT"]),
+        arr(&[
+            arr(&[b("33"), b("-112")]),
+            fields(&[
+                ("active", "true"),
+                ("meta", meta),
+                ("name", "Andy"),
+                ("ratio", "1.5"),
+                ("speed", "90"),
+            ])
+        ])
+    );
+    assert_eq!(c.cmd(&["FGET", "fleet", "t", "speed"]), b("90"));
+    assert_eq!(c.cmd(&["FGET", "fleet", "t", "name"]), b("Andy"));
+    assert_eq!(c.cmd(&["FGET", "fleet", "t", "active"]), b("true"));
+    assert_eq!(c.cmd(&["FGET", "fleet", "t", "meta"]), b(meta));
+    assert_eq!(c.cmd(&["FGET", "fleet", "t", "ratio"]), b("1.5"));
+    assert_eq!(c.cmd(&["FGET", "fleet", "t", "nosuch"]), b("0"));
+    assert_eq!(c.cmd(&["FEXISTS", "fleet", "t", "name"]), int(1));
+    assert_eq!(c.cmd(&["FEXISTS", "fleet", "t", "nosuch"]), int(0));
+
+    // A SET without FIELD keeps the previous fields; a SET with FIELD merges.
+    assert_eq!(c.cmd(&["SET", "fleet", "t", "POINT", "33", "-112"]), OK);
+    assert_eq!(c.cmd(&["FGET", "fleet", "t", "name"]), b("Andy"));
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "t", "FIELD", "speed", "50", "POINT", "33", "-112"]),
+        OK
+    );
+    assert_eq!(c.cmd(&["FGET", "fleet", "t", "speed"]), b("50"));
+    assert_eq!(c.cmd(&["FGET", "fleet", "t", "active"]), b("true"));
+
+    // FSET: the number of fields that changed.
+    assert_eq!(
+        c.cmd(&["FSET", "fleet", "t", "speed", "60", "name", "Bob"]),
+        int(2)
+    );
+    assert_eq!(
+        c.cmd(&["FSET", "fleet", "t", "speed", "60", "name", "Bob"]),
+        int(0)
+    );
+    assert_eq!(c.cmd(&["FSET", "fleet", "t", "flag", "false"]), int(1));
+    assert_eq!(c.cmd(&["FGET", "fleet", "t", "flag"]), b("false"));
+    assert_eq!(c.cmd(&["FSET", "fleet", "t", "XX", "speed", "61"]), int(1));
+    assert_eq!(
+        c.cmd(&["FSET", "fleet", "nope", "XX", "speed", "61"]),
+        int(0)
+    );
+    assert_eq!(c.cmd(&["EXISTS", "fleet", "nope"]), int(0));
+    assert_eq!(
+        c.cmd(&["FSET", "fleet", "nope", "speed", "61"]),
+        err("id not found")
+    );
+    assert_eq!(
+        c.cmd(&["FSET", "nokey", "nope", "speed", "61"]),
+        err("key not found")
+    );
+    assert_eq!(
+        c.cmd(&["FSET", "fleet", "t", "speed"]),
+        err("wrong number of arguments for 'fset' command")
+    );
+    assert_eq!(
+        c.cmd(&["FSET", "fleet", "t", "speed", "1", "name"]),
+        err("wrong number of arguments for 'fset' command")
+    );
+    // Zero means unset, as in Tile38: setting a field to 0 removes it.
+    assert_eq!(c.cmd(&["FSET", "fleet", "t", "speed", "0"]), int(1));
+    assert_eq!(c.cmd(&["FEXISTS", "fleet", "t", "speed"]), int(0));
+    assert_eq!(c.cmd(&["FGET", "fleet", "t", "speed"]), b("0"));
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "t", "WITHFIELDS"]),
+        arr(&[
+            obj.clone(),
+            fields(&[
+                ("active", "true"),
+                ("flag", "false"),
+                ("meta", meta),
+                ("name", "Bob"),
+                ("ratio", "1.5"),
+            ])
+        ])
+    );
+    // Reserved field names.
+    for name in ["z", "lat", "lon"] {
+        assert_eq!(
+            c.cmd(&["SET", "fleet", "t", "FIELD", name, "1", "POINT", "1", "2"]),
+            err(&format!("invalid argument '{name}'"))
+        );
+        assert_eq!(
+            c.cmd(&["FSET", "fleet", "t", name, "1"]),
+            err(&format!("invalid argument '{name}'"))
+        );
+    }
+    assert_eq!(c.cmd(&["FEXISTS", "fleet", "t", "z"]), int(0));
+    // Missing key or id.
+    assert_eq!(c.cmd(&["FGET", "fleet", "nope", "name"]), NIL);
+    assert_eq!(c.cmd(&["FGET", "nokey", "nope", "name"]), NIL);
+    assert_eq!(c.cmd(&["FEXISTS", "fleet", "nope", "name"]), NIL);
+
+    // An object without fields: WITHFIELDS gives a one-element array (as Tile38 does).
+    assert_eq!(c.cmd(&["SET", "fleet", "bare", "POINT", "1", "2"]), OK);
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "bare", "WITHFIELDS"]),
+        arr(&[b(r#"{"type":"Point","coordinates":[2,1]}"#)])
+    );
+
+    // Through the redis crate.
+    let mut con = s.redis();
+    assert_eq!(
+        q(&mut con, &["FGET", "fleet", "t", "name"]),
+        Value::BulkString(b"Bob".to_vec())
+    );
+    assert_eq!(
+        q(&mut con, &["FEXISTS", "fleet", "t", "name"]),
+        Value::Int(1)
+    );
+}
+
+/// `:<n>\r\n` with n in `lo..=hi`.
+fn assert_int_in(reply: &str, lo: i64, hi: i64) {
+    let n: i64 = reply
+        .strip_prefix(':')
+        .and_then(|r| r.strip_suffix("\r\n"))
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("not an integer reply: {reply:?}"));
+    assert!((lo..=hi).contains(&n), "{n} not in {lo}..={hi}");
+}
+
+#[test]
+fn expiry_ex_ttl_persist_expire() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "a", "EX", "100", "POINT", "1", "2"]),
+        OK
+    );
+    assert_eq!(c.cmd(&["SET", "fleet", "b", "POINT", "1", "2"]), OK);
+    // TTL: whole seconds left, -1 without expiry, -2 when missing.
+    assert_int_in(&c.cmd(&["TTL", "fleet", "a"]), 98, 100);
+    assert_eq!(c.cmd(&["TTL", "fleet", "b"]), int(-1));
+    assert_eq!(c.cmd(&["TTL", "fleet", "nope"]), int(-2));
+    assert_eq!(c.cmd(&["TTL", "nokey", "nope"]), int(-2));
+    // PERSIST: 1 when a timeout was removed, 0 otherwise.
+    assert_eq!(c.cmd(&["PERSIST", "fleet", "a"]), int(1));
+    assert_eq!(c.cmd(&["TTL", "fleet", "a"]), int(-1));
+    assert_eq!(c.cmd(&["PERSIST", "fleet", "a"]), int(0));
+    assert_eq!(c.cmd(&["PERSIST", "fleet", "nope"]), int(0));
+    assert_eq!(c.cmd(&["PERSIST", "nokey", "nope"]), int(0));
+    // EXPIRE: 1 when set, 0 when the id is missing.
+    assert_eq!(c.cmd(&["EXPIRE", "fleet", "b", "50"]), int(1));
+    assert_int_in(&c.cmd(&["TTL", "fleet", "b"]), 48, 50);
+    assert_eq!(c.cmd(&["EXPIRE", "fleet", "b", "2.5"]), int(1));
+    assert_int_in(&c.cmd(&["TTL", "fleet", "b"]), 0, 2);
+    assert_eq!(c.cmd(&["EXPIRE", "fleet", "nope", "5"]), int(0));
+    assert_eq!(c.cmd(&["EXPIRE", "nokey", "nope", "5"]), int(0));
+    assert_eq!(
+        c.cmd(&["EXPIRE", "fleet", "b", "abc"]),
+        err("invalid argument 'abc'")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "b", "EX", "abc", "POINT", "1", "2"]),
+        err("invalid argument 'abc'")
+    );
+    // FSET and JSET keep the timeout; a new SET without EX clears it.
+    assert_eq!(c.cmd(&["EXPIRE", "fleet", "b", "100"]), int(1));
+    assert_eq!(c.cmd(&["FSET", "fleet", "b", "speed", "3"]), int(1));
+    assert_int_in(&c.cmd(&["TTL", "fleet", "b"]), 98, 100);
+    assert_eq!(c.cmd(&["SET", "fleet", "b", "POINT", "1", "2"]), OK);
+    assert_eq!(c.cmd(&["TTL", "fleet", "b"]), int(-1));
+    assert_eq!(c.cmd(&["FGET", "fleet", "b", "speed"]), b("3"));
+    // Through the redis crate.
+    let mut con = s.redis();
+    assert_eq!(q(&mut con, &["TTL", "fleet", "b"]), Value::Int(-1));
+    assert_eq!(q(&mut con, &["EXPIRE", "fleet", "b", "10"]), Value::Int(1));
+}
+
+#[test]
+fn expired_objects_vanish() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "short", "EX", "1", "POINT", "1", "2"]),
+        OK
+    );
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "frac", "EX", "0.2", "POINT", "1", "2"]),
+        OK
+    );
+    assert_eq!(c.cmd(&["SET", "fleet", "keep", "POINT", "1", "2"]), OK);
+    assert_eq!(
+        c.cmd(&["SET", "gone", "x", "EX", "0.2", "STRING", "bye"]),
+        OK
+    );
+    assert_eq!(c.cmd(&["SET", "later", "x", "POINT", "1", "2"]), OK);
+    assert_eq!(c.cmd(&["EXPIRE", "later", "x", "0.2"]), int(1));
+    // Within its second the object is there.
+    assert_eq!(c.cmd(&["EXISTS", "fleet", "short"]), int(1));
+    wait_until(Duration::from_secs(5), "EX objects to vanish", || {
+        (c.cmd(&["GET", "fleet", "short"]) == NIL && c.cmd(&["GET", "fleet", "frac"]) == NIL)
+            .then_some(())
+    });
+    assert_eq!(c.cmd(&["TTL", "fleet", "short"]), int(-2));
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "IDS"]),
+        arr(&[int(0), arr(&[b("keep")])])
+    );
+    // The sweep removes them (and collections left empty) for good.
+    wait_until(Duration::from_secs(5), "empty collections to go", || {
+        (c.cmd(&["KEYS", "*"]) == arr(&[b("fleet")])).then_some(())
+    });
+    assert_eq!(c.cmd(&["GET", "later", "x"]), NIL);
+    assert_eq!(c.cmd(&["DEL", "fleet", "short"]), int(0));
+    let info = c.cmd(&["INFO", "stats"]);
+    let expired: u64 = info
+        .split("expired_keys:")
+        .nth(1)
+        .and_then(|r| r.split("\r\n").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no expired_keys in {info:?}"));
+    assert_eq!(expired, 4, "{info}");
+}
+
+#[test]
+fn del_pdel_drop_flushdb() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    for id in ["a1", "a2", "a10", "b1"] {
+        assert_eq!(c.cmd(&["SET", "fleet", id, "POINT", "1", "2"]), OK);
+    }
+    assert_eq!(c.cmd(&["SET", "other", "x", "POINT", "1", "2"]), OK);
+    assert_eq!(c.cmd(&["SET", "third", "x", "STRING", "s"]), OK);
+    // DEL: 1 when deleted, 0 when absent; ERRON404 turns absence into an error.
+    assert_eq!(c.cmd(&["DEL", "fleet", "a1"]), int(1));
+    assert_eq!(c.cmd(&["DEL", "fleet", "a1"]), int(0));
+    assert_eq!(c.cmd(&["DEL", "nokey", "a1"]), int(0));
+    assert_eq!(
+        c.cmd(&["DEL", "fleet", "a1", "ERRON404"]),
+        err("id not found")
+    );
+    assert_eq!(
+        c.cmd(&["DEL", "nokey", "a1", "ERRON404"]),
+        err("key not found")
+    );
+    assert_eq!(c.cmd(&["DEL", "fleet", "a2", "erron404"]), int(1));
+    assert_eq!(
+        c.cmd(&["DEL", "fleet", "b1", "extra"]),
+        err("invalid argument 'extra'")
+    );
+    // PDEL: the number of ids deleted; glob patterns.
+    assert_eq!(c.cmd(&["SET", "fleet", "a2", "POINT", "1", "2"]), OK);
+    assert_eq!(c.cmd(&["PDEL", "fleet", "a?"]), int(1));
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "IDS"]),
+        arr(&[int(0), arr(&[b("a10"), b("b1")])])
+    );
+    assert_eq!(c.cmd(&["PDEL", "fleet", "zz*"]), int(0));
+    assert_eq!(c.cmd(&["PDEL", "nokey", "*"]), int(0));
+    assert_eq!(c.cmd(&["PDEL", "fleet", "a*"]), int(1));
+    // Deleting the last id removes the collection.
+    assert_eq!(c.cmd(&["DEL", "fleet", "b1"]), int(1));
+    assert_eq!(c.cmd(&["KEYS", "*"]), arr(&[b("other"), b("third")]));
+    assert_eq!(c.cmd(&["TYPE", "fleet"]), "+none\r\n");
+    // DROP: 1 when the collection existed.
+    assert_eq!(c.cmd(&["DROP", "other"]), int(1));
+    assert_eq!(c.cmd(&["DROP", "other"]), int(0));
+    assert_eq!(c.cmd(&["GET", "other", "x"]), NIL);
+    // FLUSHDB removes everything.
+    assert_eq!(c.cmd(&["SET", "other", "x", "POINT", "1", "2"]), OK);
+    assert_eq!(c.cmd(&["FLUSHDB"]), OK);
+    assert_eq!(c.cmd(&["KEYS", "*"]), "*0\r\n");
+    assert_eq!(c.cmd(&["FLUSHDB"]), OK);
+    assert_eq!(
+        c.cmd(&["FLUSHDB", "now"]),
+        err("wrong number of arguments for 'flushdb' command")
+    );
+    let mut con = s.redis();
+    assert_eq!(q(&mut con, &["DROP", "nokey"]), Value::Int(0));
+}
+
+#[test]
+fn keys_rename_renamenx_type_exists() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(c.cmd(&["SET", "fleet", "a", "POINT", "1", "2"]), OK);
+    assert_eq!(c.cmd(&["SET", "fleet2", "b", "POINT", "1", "2"]), OK);
+    assert_eq!(c.cmd(&["SET", "people", "c", "STRING", "x"]), OK);
+    assert_eq!(
+        c.cmd(&["KEYS", "*"]),
+        arr(&[b("fleet"), b("fleet2"), b("people")])
+    );
+    assert_eq!(c.cmd(&["KEYS", "fleet*"]), arr(&[b("fleet"), b("fleet2")]));
+    assert_eq!(c.cmd(&["KEYS", "f?eet"]), arr(&[b("fleet")]));
+    assert_eq!(c.cmd(&["KEYS", "none*"]), "*0\r\n");
+    assert_eq!(
+        c.cmd(&["KEYS"]),
+        err("wrong number of arguments for 'keys' command")
+    );
+    // TYPE: hash for a collection, none otherwise.
+    assert_eq!(c.cmd(&["TYPE", "fleet"]), "+hash\r\n");
+    assert_eq!(c.cmd(&["TYPE", "nokey"]), "+none\r\n");
+    // EXISTS: 1/0.
+    assert_eq!(c.cmd(&["EXISTS", "fleet", "a"]), int(1));
+    assert_eq!(c.cmd(&["EXISTS", "fleet", "zz"]), int(0));
+    assert_eq!(c.cmd(&["EXISTS", "nokey", "zz"]), int(0));
+    // RENAME moves a collection, replacing the target.
+    assert_eq!(c.cmd(&["RENAME", "fleet", "fleet3"]), OK);
+    assert_eq!(c.cmd(&["GET", "fleet", "a"]), NIL);
+    assert_eq!(
+        c.cmd(&["GET", "fleet3", "a"]),
+        b(r#"{"type":"Point","coordinates":[2,1]}"#)
+    );
+    assert_eq!(c.cmd(&["RENAME", "fleet3", "fleet2"]), OK);
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet2", "IDS"]),
+        arr(&[int(0), arr(&[b("a")])])
+    );
+    assert_eq!(c.cmd(&["RENAME", "nokey", "x"]), err("key not found"));
+    assert_eq!(c.cmd(&["RENAME", "fleet2", "fleet2"]), OK);
+    // RENAMENX: 0 when the target exists (nothing changes), 1 when renamed.
+    assert_eq!(c.cmd(&["RENAMENX", "fleet2", "people"]), int(0));
+    assert_eq!(
+        c.cmd(&["SCAN", "people", "IDS"]),
+        arr(&[int(0), arr(&[b("c")])])
+    );
+    assert_eq!(c.cmd(&["RENAMENX", "fleet2", "fresh"]), int(1));
+    assert_eq!(c.cmd(&["KEYS", "*"]), arr(&[b("fresh"), b("people")]));
+    assert_eq!(c.cmd(&["RENAMENX", "nokey", "x"]), err("key not found"));
+    assert_eq!(
+        c.cmd(&["RENAME", "fresh"]),
+        err("wrong number of arguments for 'rename' command")
+    );
+    let mut con = s.redis();
+    assert_eq!(
+        q(&mut con, &["TYPE", "people"]),
+        Value::SimpleString("hash".into())
+    );
+    assert_eq!(q(&mut con, &["RENAME", "people", "p2"]), Value::Okay);
+}
+
+#[test]
+fn jset_jget_jdel() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(c.cmd(&["JSET", "user", "901", "name", "Tom"]), OK);
+    assert_eq!(c.cmd(&["JSET", "user", "901", "age", "46"]), OK);
+    assert_eq!(c.cmd(&["JSET", "user", "901", "props.active", "true"]), OK);
+    assert_eq!(c.cmd(&["JSET", "user", "901", "zip", "85001", "STR"]), OK);
+    assert_eq!(
+        c.cmd(&["JSET", "user", "901", "tags", r#"["a","b"]"#, "RAW"]),
+        OK
+    );
+    let doc = r#"{"name":"Tom","age":46,"props":{"active":true},"zip":"85001","tags":["a","b"]}"#;
+    assert_eq!(c.cmd(&["GET", "user", "901"]), b(doc));
+    assert_eq!(c.cmd(&["JGET", "user", "901", "name"]), b("Tom"));
+    assert_eq!(c.cmd(&["JGET", "user", "901", "name", "RAW"]), b("\"Tom\""));
+    assert_eq!(c.cmd(&["JGET", "user", "901", "age"]), b("46"));
+    assert_eq!(c.cmd(&["JGET", "user", "901", "zip"]), b("85001"));
+    assert_eq!(
+        c.cmd(&["JGET", "user", "901", "props"]),
+        b(r#"{"active":true}"#)
+    );
+    assert_eq!(c.cmd(&["JGET", "user", "901", "tags.1"]), b("b"));
+    assert_eq!(c.cmd(&["JGET", "user", "901", "nope"]), NIL);
+    assert_eq!(c.cmd(&["JGET", "user", "999", "name"]), NIL);
+    assert_eq!(c.cmd(&["JGET", "nokey", "901", "name"]), NIL);
+    assert_eq!(
+        c.cmd(&["JGET", "user", "901"]),
+        err("wrong number of arguments for 'jget' command")
+    );
+    // JDEL: 1 when a value was removed, 0 otherwise.
+    assert_eq!(c.cmd(&["JDEL", "user", "901", "props.active"]), int(1));
+    assert_eq!(c.cmd(&["JDEL", "user", "901", "props.active"]), int(0));
+    assert_eq!(c.cmd(&["JDEL", "user", "999", "name"]), int(0));
+    assert_eq!(c.cmd(&["JDEL", "nokey", "999", "name"]), int(0));
+    assert_eq!(
+        c.cmd(&["GET", "user", "901"]),
+        b(r#"{"name":"Tom","age":46,"props":{},"zip":"85001","tags":["a","b"]}"#)
+    );
+    // A bad RAW value changes nothing.
+    assert_eq!(
+        c.cmd(&["JSET", "user", "901", "name", "{bad", "RAW"]),
+        err("invalid argument '{bad'")
+    );
+    assert_eq!(c.cmd(&["JGET", "user", "901", "name"]), b("Tom"));
+    // On a GeoJSON object JSET edits the document, which stays spatial; fields and TTL stay.
+    let feature =
+        r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{}}"#;
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "f", "FIELD", "speed", "7", "EX", "100", "OBJECT", feature]),
+        OK
+    );
+    assert_eq!(
+        c.cmd(&["JSET", "fleet", "f", "properties.color", "red"]),
+        OK
+    );
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "f", "WITHFIELDS"]),
+        arr(&[
+            b(
+                r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"color":"red"}}"#
+            ),
+            fields(&[("speed", "7")])
+        ])
+    );
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "f", "POINT"]),
+        arr(&[b("2"), b("1")])
+    );
+    assert_eq!(c.cmd(&["JGET", "fleet", "f", "geometry.type"]), b("Point"));
+    assert_int_in(&c.cmd(&["TTL", "fleet", "f"]), 98, 100);
+}
+
+#[test]
+fn bounds_and_stats() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(c.cmd(&["SET", "fleet", "a", "POINT", "33", "-112"]), OK);
+    assert_eq!(c.cmd(&["SET", "fleet", "b", "POINT", "34.5", "-111"]), OK);
+    assert_eq!(c.cmd(&["SET", "fleet", "c", "STRING", "x"]), OK);
+    // BOUNDS key: [[minlon, minlat], [maxlon, maxlat]] (lon first, as in Tile38).
+    assert_eq!(
+        c.cmd(&["BOUNDS", "fleet"]),
+        arr(&[arr(&[b("-112"), b("33")]), arr(&[b("-111"), b("34.5")])])
+    );
+    assert_eq!(c.cmd(&["BOUNDS", "nokey"]), NIL);
+    assert_eq!(
+        c.cmd(&["BOUNDS"]),
+        err("wrong number of arguments for 'bounds' command")
+    );
+    // STATS: one entry per key, nil for a missing key.
+    let reply = c.cmd(&["STATS", "fleet", "nokey"]);
+    let size: i64 = reply
+        .split("$14\r\nin_memory_size\r\n:")
+        .nth(1)
+        .and_then(|r| r.split("\r\n").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no in_memory_size in {reply:?}"));
+    assert!(size > 0);
+    let entry = arr(&[
+        b("in_memory_size"),
+        int(size),
+        b("num_objects"),
+        int(3),
+        b("num_points"),
+        int(2),
+        b("num_strings"),
+        int(1),
+    ]);
+    assert_eq!(reply, arr(&[entry, NIL.to_string()]));
+    assert_eq!(
+        c.cmd(&["STATS"]),
+        err("wrong number of arguments for 'stats' command")
+    );
+}
+
+/// A SCAN OBJECTS item: `[id, object(, fields)]`.
+fn item(id: &str, body: String, f: &[(&str, &str)]) -> String {
+    if f.is_empty() {
+        arr(&[b(id), body])
+    } else {
+        arr(&[b(id), body, fields(f)])
+    }
+}
+
+#[test]
+fn scan_options_and_outputs() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "a", "FIELD", "speed", "10", "POINT", "10", "20"]),
+        OK
+    );
+    assert_eq!(
+        c.cmd(&[
+            "SET", "fleet", "b", "FIELD", "speed", "20", "FIELD", "name", "bo", "POINT", "11",
+            "21", "5"
+        ]),
+        OK
+    );
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "c", "BOUNDS", "1", "2", "3", "4"]),
+        OK
+    );
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "d", "FIELD", "speed", "30", "POINT", "2", "3"]),
+        OK
+    );
+    let pa = b(r#"{"type":"Point","coordinates":[20,10]}"#);
+    let pb = b(r#"{"type":"Point","coordinates":[21,11,5]}"#);
+    let pc = b(r#"{"type":"Polygon","coordinates":[[[2,1],[4,1],[4,3],[2,3],[2,1]]]}"#);
+    let pd = b(r#"{"type":"Point","coordinates":[3,2]}"#);
+    let ia = item("a", pa.clone(), &[("speed", "10")]);
+    let ib = item("b", pb.clone(), &[("name", "bo"), ("speed", "20")]);
+    let ic = item("c", pc.clone(), &[]);
+    let id = item("d", pd.clone(), &[("speed", "30")]);
+    let all = [ia.clone(), ib.clone(), ic.clone(), id.clone()];
+
+    // OBJECTS (default): [cursor, [[id, object, [fields]]...]], unset fields left out.
+    assert_eq!(c.cmd(&["SCAN", "fleet"]), arr(&[int(0), arr(&all)]));
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "OBJECTS"]),
+        arr(&[int(0), arr(&all)])
+    );
+    assert_eq!(c.cmd(&["SCAN", "fleet", "ASC"]), arr(&[int(0), arr(&all)]));
+    let mut rev = all.clone();
+    rev.reverse();
+    assert_eq!(c.cmd(&["SCAN", "fleet", "DESC"]), arr(&[int(0), arr(&rev)]));
+    // LIMIT and CURSOR.
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "LIMIT", "2"]),
+        arr(&[int(2), arr(&all[..2])])
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "CURSOR", "2", "LIMIT", "1"]),
+        arr(&[int(3), arr(&all[2..3])])
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "CURSOR", "3", "LIMIT", "5"]),
+        arr(&[int(0), arr(&all[3..])])
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "LIMIT", "4"]),
+        arr(&[int(0), arr(&all)])
+    );
+    // MATCH on the id, WHERE on a field (inclusive, exclusive, infinities).
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "MATCH", "[ab]"]),
+        arr(&[int(0), arr(&all[..2])])
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "WHERE", "speed", "20", "30"]),
+        arr(&[int(0), arr(&[ib.clone(), id.clone()])])
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "WHERE", "speed", "(20", "+inf", "IDS"]),
+        arr(&[int(0), arr(&[b("d")])])
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "WHERE", "speed", "-inf", "(20", "IDS"]),
+        arr(&[int(0), arr(&[b("a"), b("c")])])
+    );
+    assert_eq!(
+        c.cmd(&[
+            "SCAN", "fleet", "MATCH", "*", "WHERE", "speed", "15", "25", "WHERE", "name", "-inf",
+            "+inf", "IDS"
+        ]),
+        arr(&[int(0), arr(&[b("b")])])
+    );
+    // Output kinds.
+    assert_eq!(c.cmd(&["SCAN", "fleet", "COUNT"]), int(4));
+    assert_eq!(c.cmd(&["SCAN", "fleet", "MATCH", "a*", "COUNT"]), int(1));
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "IDS"]),
+        arr(&[int(0), arr(&[b("a"), b("b"), b("c"), b("d")])])
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "DESC", "LIMIT", "2", "IDS"]),
+        arr(&[int(2), arr(&[b("d"), b("c")])])
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "POINTS"]),
+        arr(&[
+            int(0),
+            arr(&[
+                item("a", arr(&[b("10"), b("20")]), &[("speed", "10")]),
+                item(
+                    "b",
+                    arr(&[b("11"), b("21"), b("5")]),
+                    &[("name", "bo"), ("speed", "20")]
+                ),
+                item("c", arr(&[b("2"), b("3")]), &[]),
+                item("d", arr(&[b("2"), b("3")]), &[("speed", "30")]),
+            ])
+        ])
+    );
+    let corner = |lat: &str, lon: &str| arr(&[b(lat), b(lon)]);
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "BOUNDS", "LIMIT", "3"]),
+        arr(&[
+            int(3),
+            arr(&[
+                item(
+                    "a",
+                    arr(&[corner("10", "20"), corner("10", "20")]),
+                    &[("speed", "10")]
+                ),
+                item(
+                    "b",
+                    arr(&[corner("11", "21"), corner("11", "21")]),
+                    &[("name", "bo"), ("speed", "20")]
+                ),
+                item("c", arr(&[corner("1", "2"), corner("3", "4")]), &[]),
+            ])
+        ])
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "HASHES", "5"]),
+        arr(&[
+            int(0),
+            arr(&[
+                item("a", b("s3y0z"), &[("speed", "10")]),
+                item("b", b("s3yyt"), &[("name", "bo"), ("speed", "20")]),
+                item("c", b("s065k"), &[]),
+                item("d", b("s065k"), &[("speed", "30")]),
+            ])
+        ])
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "NOFIELDS", "LIMIT", "2"]),
+        arr(&[int(2), arr(&[item("a", pa, &[]), item("b", pb, &[])])])
+    );
+    // A missing key scans as empty.
+    assert_eq!(
+        c.cmd(&["SCAN", "nokey"]),
+        arr(&[int(0), "*0\r\n".to_string()])
+    );
+    assert_eq!(c.cmd(&["SCAN", "nokey", "COUNT"]), int(0));
+    // Bad options.
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "LIMIT", "x"]),
+        err("invalid argument 'x'")
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "HASHES", "13"]),
+        err("invalid argument '13'")
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "WHERE", "speed", "a", "b"]),
+        err("invalid argument 'a'")
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "BLAH"]),
+        err("invalid argument 'BLAH'")
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "fleet", "LIMIT"]),
+        err("wrong number of arguments for 'scan' command")
+    );
+    // Through the redis crate: [cursor, items].
+    let mut con = s.redis();
+    assert_eq!(
+        q(&mut con, &["SCAN", "fleet", "LIMIT", "1", "IDS"]),
+        Value::Array(vec![
+            Value::Int(1),
+            Value::Array(vec![Value::BulkString(b"a".to_vec())])
+        ])
+    );
+}
+
+/// The ids of a SCAN ... IDS reply and its cursor.
+fn ids_page(reply: &str) -> (u64, Vec<String>) {
+    let (head, rest) = reply
+        .strip_prefix("*2\r\n:")
+        .and_then(|r| r.split_once("\r\n"))
+        .unwrap_or_else(|| panic!("not a scan reply: {reply:?}"));
+    let cursor = head.parse().unwrap();
+    let mut lines = rest.split("\r\n");
+    let n: usize = lines.next().unwrap()[1..].parse().unwrap();
+    let ids = (0..n)
+        .map(|_| {
+            lines.next().unwrap();
+            lines.next().unwrap().to_string()
+        })
+        .collect();
+    (cursor, ids)
+}
+
+#[test]
+fn scan_cursor_pages_through_everything_once() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    let mut all = Vec::new();
+    for i in 0..25 {
+        let id = format!("p{i:02}");
+        let speed = (i % 3).to_string();
+        assert_eq!(
+            c.cmd(&["SET", "fleet", &id, "FIELD", "speed", &speed, "POINT", "1", "2"]),
+            OK
+        );
+        all.push(id);
+    }
+    // Default LIMIT is 100: everything in one page.
+    let (cursor, ids) = ids_page(&c.cmd(&["SCAN", "fleet", "IDS"]));
+    assert_eq!((cursor, &ids), (0, &all));
+    for (order, expected) in [
+        ("ASC", all.clone()),
+        ("DESC", all.iter().rev().cloned().collect()),
+    ] {
+        let mut seen = Vec::new();
+        let mut cursor = 0u64;
+        let mut pages = 0;
+        loop {
+            let cur = cursor.to_string();
+            let (next, ids) =
+                ids_page(&c.cmd(&["SCAN", "fleet", "CURSOR", &cur, "LIMIT", "10", order, "IDS"]));
+            seen.extend(ids);
+            pages += 1;
+            if next == 0 {
+                break;
+            }
+            assert_eq!(next, cursor + 10);
+            cursor = next;
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(seen, expected, "{order}");
+    }
+    // With a filter, the cursor counts the ids walked, and paging still sees each match once.
+    let matches: Vec<String> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 1)
+        .map(|(_, id)| id.clone())
+        .collect();
+    let mut seen = Vec::new();
+    let mut cursor = 0u64;
+    loop {
+        let cur = cursor.to_string();
+        let (next, ids) = ids_page(&c.cmd(&[
+            "SCAN", "fleet", "CURSOR", &cur, "LIMIT", "3", "WHERE", "speed", "1", "1", "IDS",
+        ]));
+        seen.extend(ids);
+        if next == 0 {
+            break;
+        }
+        assert!(next > cursor);
+        cursor = next;
+    }
+    assert_eq!(seen, matches);
+}
+
+#[test]
+fn errors_use_tile38_texts() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(c.cmd(&["BADCMD"]), err("unknown command 'BADCMD'"));
+    assert_eq!(c.line("badcmd x y"), err("unknown command 'badcmd'"));
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "truck1", "POINT", "abc", "def"]),
+        err("invalid argument 'abc'")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "truck1", "POINT", "1", "def"]),
+        err("invalid argument 'def'")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "truck1", "POINT", "95", "0"]),
+        err("invalid coordinates")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "truck1", "BOUNDS", "3", "2", "1", "4"]),
+        err("invalid coordinates")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "truck1", "HASH", "!!"]),
+        err("invalid geohash")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "truck1", "BLAH", "POINT", "1", "2"]),
+        err("invalid argument 'BLAH'")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "truck1", "POINT", "1", "2", "3", "4"]),
+        err("invalid argument '3'")
+    );
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "truck1", "BOUNDS", "1", "2", "3"]),
+        err("wrong number of arguments for 'set' command")
+    );
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "truck1", "BLAH"]),
+        err("invalid argument 'BLAH'")
+    );
+    assert_eq!(c.cmd(&["OUTPUT", "xml"]), err("invalid argument 'xml'"));
+    // Commands are case-insensitive; the arity error names the command in lower case.
+    assert_eq!(c.cmd(&["set", "fleet", "x", "point", "1", "2"]), OK);
+    assert_eq!(
+        c.cmd(&["Set", "fleet"]),
+        err("wrong number of arguments for 'set' command")
+    );
+    // Every command in the table refuses too few (or, at a fixed arity, too many) arguments.
+    let table: serde_json::Value =
+        serde_json::from_str(include_str!("../proto/commands.json")).unwrap();
+    let mut checked = 0;
+    for cmd in table["commands"].as_array().unwrap() {
+        let name = cmd["name"].as_str().unwrap();
+        let arity = cmd["arity"].as_i64().unwrap();
+        let argc = if arity > 0 { arity + 1 } else { -arity - 1 };
+        if argc < 1 {
+            continue;
+        }
+        let mut args = vec![name];
+        args.extend(std::iter::repeat_n("x", argc as usize - 1));
+        let want = err(&format!(
+            "wrong number of arguments for '{}' command",
+            name.to_lowercase()
+        ));
+        assert_eq!(c.cmd(&args), want, "{args:?}");
+        checked += 1;
+    }
+    assert!(checked >= 35, "{checked}");
+    // The connection is still fine after all that.
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    // The redis crate sees the same texts.
+    let mut con = s.redis();
+    let e = q_err(&mut con, &["SET", "fleet", "x", "POINT", "abc", "1"]);
+    assert!(e.contains("invalid argument 'abc'"), "{e}");
+    let e = q_err(&mut con, &["BADCMD"]);
+    assert!(e.contains("unknown command 'BADCMD'"), "{e}");
+}
+
+#[test]
+fn failed_writes_change_nothing() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    let truck = r#"{"type":"Point","coordinates":[-112,33]}"#;
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "t", "FIELD", "speed", "9", "EX", "1000", "POINT", "33", "-112"]),
+        OK
+    );
+    assert_eq!(c.cmd(&["JSET", "user", "1", "name", "Tom"]), OK);
+    let before = c.cmd(&["DIGEST"]);
+    let bad: &[&[&str]] = &[
+        &["SET", "fleet", "x", "POINT", "95", "0"],
+        &["SET", "fleet", "t", "POINT", "95", "0"],
+        &["SET", "fleet", "t", "OBJECT", r#"{"type":"Nope"}"#],
+        &[
+            "SET", "fleet", "t", "FIELD", "speed", "1", "OBJECT", "{oops",
+        ],
+        &[
+            "SET",
+            "fleet",
+            "t",
+            "FIELD",
+            "speed",
+            "1",
+            "EX",
+            "5",
+            "OBJECT",
+            r#"{"type":"Point","coordinates":[500,0]}"#,
+        ],
+        &["SET", "fleet", "t", "FIELD", "z", "1", "POINT", "1", "2"],
+        &["SET", "fleet", "t", "EX", "soon", "POINT", "1", "2"],
+        &["SET", "fleet", "t", "NX", "XX", "POINT", "1", "2"],
+        &["SET", "fleet", "t", "POINT", "1", "2", "extra"],
+        &["SET", "fleet", "t", "HASH", "!!"],
+        &["SET", "new", "x", "POINT", "95", "0"],
+        &["FSET", "fleet", "t", "speed", "1", "odd"],
+        &["FSET", "fleet", "t", "lat", "1"],
+        &["FSET", "fleet", "gone", "speed", "1"],
+        &["FSET", "nokey", "gone", "speed", "1"],
+        &["EXPIRE", "fleet", "t", "abc"],
+        &["DEL", "fleet", "t", "extra"],
+        &["DEL", "fleet", "gone", "ERRON404"],
+        &["RENAME", "nokey", "fleet"],
+        &["JSET", "user", "1", "name", "{bad", "RAW"],
+        &["JSET", "user", "1", "name", "x", "BAD"],
+        &["PDEL", "fleet"],
+        &["DROP"],
+        &["FLUSHDB", "x"],
+    ];
+    for args in bad {
+        let reply = c.cmd(args);
+        assert!(reply.starts_with("-ERR "), "{args:?} answered {reply:?}");
+        assert_eq!(c.cmd(&["DIGEST"]), before, "{args:?} changed the data");
+    }
+    // Misses that are not errors change nothing either.
+    let misses: &[&[&str]] = &[
+        &["SET", "fleet", "t", "NX", "POINT", "1", "2"],
+        &["SET", "fleet", "x", "XX", "POINT", "1", "2"],
+        &["DEL", "fleet", "gone"],
+        &["PDEL", "fleet", "zz*"],
+        &["DROP", "nokey"],
+        &["EXPIRE", "fleet", "gone", "5"],
+        &["PERSIST", "fleet", "gone"],
+        &["JDEL", "user", "1", "nope"],
+        &["FSET", "fleet", "t", "speed", "9"],
+        &["RENAMENX", "fleet", "user"],
+    ];
+    for args in misses {
+        c.cmd(args);
+        assert_eq!(c.cmd(&["DIGEST"]), before, "{args:?} changed the data");
+    }
+    assert_eq!(c.cmd(&["GET", "fleet", "x"]), NIL);
+    assert_eq!(c.cmd(&["KEYS", "*"]), arr(&[b("fleet"), b("user")]));
+    assert_eq!(
+        c.cmd(&["GET", "fleet", "t", "WITHFIELDS"]),
+        arr(&[b(truck), fields(&[("speed", "9")])])
+    );
+    assert_int_in(&c.cmd(&["TTL", "fleet", "t"]), 990, 1000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server, connection and auth commands.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn server_reports_its_statistics() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(c.cmd(&["SET", "fleet", "a", "POINT", "1", "2"]), OK);
+    assert_eq!(c.cmd(&["SET", "fleet", "b", "STRING", "x"]), OK);
+    let mut con = s.redis();
+    let Value::Array(items) = q(&mut con, &["SERVER"]) else {
+        panic!("SERVER is not an array");
+    };
+    let pairs: Vec<(String, Value)> = items
+        .chunks(2)
+        .map(|kv| match &kv[0] {
+            Value::BulkString(n) => (String::from_utf8(n.clone()).unwrap(), kv[1].clone()),
+            other => panic!("field name {other:?}"),
+        })
+        .collect();
+    let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "id",
+            "aof_size",
+            "avg_item_size",
+            "cpus",
+            "http_transport",
+            "in_memory_size",
+            "mem_alloc",
+            "num_collections",
+            "num_hooks",
+            "num_objects",
+            "num_points",
+            "num_strings",
+            "pid",
+            "pointer_size",
+            "read_only",
+            "repl_id",
+            "repl_offset",
+            "uptime_in_seconds",
+            "version",
+        ]
+    );
+    let get = |name: &str| pairs.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    for name in names
+        .iter()
+        .filter(|n| !["id", "repl_id", "version"].contains(n))
+    {
+        assert!(
+            matches!(get(name), Value::Int(n) if n >= 0),
+            "{name}: {:?}",
+            get(name)
+        );
+    }
+    let Value::BulkString(id) = get("id") else {
+        panic!("id");
+    };
+    assert!(id.len() == 16 && id.iter().all(u8::is_ascii_hexdigit));
+    assert!(matches!(get("version"), Value::BulkString(v) if !v.is_empty()));
+    assert_eq!(get("num_collections"), Value::Int(1));
+    assert_eq!(get("num_objects"), Value::Int(2));
+    assert_eq!(get("num_strings"), Value::Int(1));
+    assert_eq!(get("http_transport"), Value::Int(1));
+    assert_eq!(get("read_only"), Value::Int(0));
+    assert_eq!(get("pointer_size"), Value::Int(8));
+    assert!(matches!(get("aof_size"), Value::Int(n) if n > 0));
+    assert_eq!(get("pid"), Value::Int(i64::from(s.pid().unwrap())));
+    // SERVER EXT is accepted too.
+    assert!(c.cmd(&["SERVER", "EXT"]).starts_with("*38\r\n$2\r\nid\r\n"));
+    assert_eq!(c.cmd(&["SERVER", "x"]), err("invalid argument 'x'"));
+}
+
+#[test]
+fn info_healthz_gc() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(c.cmd(&["SET", "fleet", "a", "POINT", "1", "2"]), OK);
+    assert_eq!(c.cmd(&["SET", "fleet", "b", "POINT", "1", "2"]), OK);
+    let info = unbulk(&c.cmd(&["INFO"]));
+    let sections: Vec<&str> = info.lines().filter(|l| l.starts_with("# ")).collect();
+    assert_eq!(
+        sections,
+        [
+            "# Server",
+            "# Clients",
+            "# Memory",
+            "# Persistence",
+            "# Stats",
+            "# Replication",
+            "# Keyspace"
+        ]
+    );
+    assert!(
+        info.contains("# Persistence\r\nloading:0\r\naof_enabled:1\r\n"),
+        "{info}"
+    );
+    assert!(
+        info.contains("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
+        "{info}"
+    );
+    assert!(
+        info.contains(&format!("\r\ntcp_port:{}\r\n", s.port)),
+        "{info}"
+    );
+    // Every line of a section is name:value.
+    for line in info
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        assert!(line.split_once(':').is_some(), "{line:?}");
+    }
+    let persistence = unbulk(&c.cmd(&["INFO", "persistence"]));
+    assert!(persistence.starts_with("# Persistence\r\nloading:0\r\naof_enabled:1\r\n"));
+    assert_eq!(persistence.matches("# ").count(), 1, "{persistence}");
+    assert_eq!(
+        unbulk(&c.cmd(&["INFO", "keyspace"])),
+        "# Keyspace\r\nnum_collections:1\r\nnum_objects:2\r\n"
+    );
+    let two = unbulk(&c.cmd(&["INFO", "server", "replication"]));
+    assert!(two.starts_with("# Server\r\n") && two.contains("\r\n\r\n# Replication\r\n"));
+    // With the AOF off, INFO says so.
+    let off = TestServer::start_with(&["--appendonly", "no"]);
+    let info = unbulk(&off.wire().cmd(&["INFO", "persistence"]));
+    assert!(info.contains("aof_enabled:0\r\n"), "{info}");
+
+    assert_eq!(c.cmd(&["HEALTHZ"]), OK);
+    assert_eq!(
+        c.cmd(&["HEALTHZ", "x"]),
+        err("wrong number of arguments for 'healthz' command")
+    );
+    assert_eq!(c.cmd(&["GC"]), OK);
+    assert_eq!(
+        c.cmd(&["GC", "now"]),
+        err("wrong number of arguments for 'gc' command")
+    );
+}
+
+#[test]
+fn digest_follows_the_data_not_the_history() {
+    let one = TestServer::start();
+    let two = TestServer::start();
+    let (mut a, mut b) = (one.wire(), two.wire());
+    // The same data set built in different orders, with detours, on two servers.
+    for args in [
+        &[
+            "SET", "fleet", "t1", "FIELD", "speed", "5", "POINT", "33", "-112",
+        ][..],
+        &[
+            "SET",
+            "fleet",
+            "t2",
+            "OBJECT",
+            r#"{"type":"LineString","coordinates":[[1,2],[3,4]]}"#,
+        ],
+        &["SET", "people", "p", "STRING", "hi"],
+    ] {
+        assert_eq!(a.cmd(args), OK);
+    }
+    for args in [
+        &["SET", "people", "p", "STRING", "hi"][..],
+        &[
+            "SET",
+            "fleet",
+            "t2",
+            "OBJECT",
+            r#"{ "type": "LineString", "coordinates": [[1,2],[3,4]] }"#,
+        ],
+        &["SET", "fleet", "tmp", "POINT", "1", "1"],
+        &[
+            "SET", "fleet", "t1", "FIELD", "speed", "7", "POINT", "0", "0",
+        ],
+        &[
+            "SET", "fleet", "t1", "FIELD", "speed", "5", "POINT", "33", "-112",
+        ],
+        &["SET", "gone", "g", "POINT", "1", "1"],
+    ] {
+        assert_eq!(b.cmd(args), OK);
+    }
+    assert_eq!(b.cmd(&["DEL", "fleet", "tmp"]), int(1));
+    assert_eq!(b.cmd(&["DROP", "gone"]), int(1));
+    let digest = |c: &mut WireConn, args: &[&str]| {
+        let reply = c.cmd(args);
+        // [name, value, ...]: the value after the first name.
+        reply.split("\r\n").nth(4).unwrap().to_string()
+    };
+    let d1 = digest(&mut a, &["DIGEST"]);
+    assert_eq!(d1.len(), 16, "{d1}");
+    assert_eq!(digest(&mut b, &["DIGEST"]), d1);
+    assert_eq!(
+        digest(&mut a, &["DIGEST", "fleet"]),
+        digest(&mut b, &["DIGEST", "fleet"])
+    );
+    assert_ne!(
+        digest(&mut a, &["DIGEST", "fleet"]),
+        digest(&mut a, &["DIGEST", "people"])
+    );
+    // Any change alters it: a coordinate, a field, a string, an expiry; undoing restores it.
+    for (change, undo) in [
+        (
+            &[
+                "SET", "fleet", "t1", "FIELD", "speed", "5", "POINT", "33", "-112.1",
+            ][..],
+            &[
+                "SET", "fleet", "t1", "FIELD", "speed", "5", "POINT", "33", "-112",
+            ][..],
+        ),
+        (
+            &["FSET", "fleet", "t1", "speed", "6"],
+            &["FSET", "fleet", "t1", "speed", "5"],
+        ),
+        (
+            &["SET", "people", "p", "STRING", "ho"],
+            &["SET", "people", "p", "STRING", "hi"],
+        ),
+        (
+            &["EXPIRE", "people", "p", "1000"],
+            &["PERSIST", "people", "p"],
+        ),
+        (
+            &["SET", "extra", "e", "POINT", "1", "1"],
+            &["DROP", "extra"],
+        ),
+    ] {
+        b.cmd(change);
+        assert_ne!(digest(&mut b, &["DIGEST"]), d1, "{change:?}");
+        b.cmd(undo);
+        assert_eq!(digest(&mut b, &["DIGEST"]), d1, "{undo:?}");
+    }
+    // Shape: digest, counts, then the replication position.
+    let reply = a.cmd(&["DIGEST"]);
+    let names: Vec<&str> = reply.split("\r\n").skip(2).step_by(2).take(5).collect();
+    assert_eq!(
+        names,
+        [
+            "digest",
+            "num_collections",
+            "num_objects",
+            "repl_id",
+            "repl_offset"
+        ],
+        "{reply}"
+    );
+    assert!(reply.contains("$15\r\nnum_collections\r\n:2\r\n$11\r\nnum_objects\r\n:3\r\n"));
+    assert!(a
+        .cmd(&["DIGEST", "nokey"])
+        .starts_with("*6\r\n$5\r\nnokey\r\n$-1\r\n"));
+}
+
+#[test]
+fn config_get_set_rewrite_survives_restart() {
+    let mut s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "keepalive"]),
+        arr(&[b("keepalive"), b("300")])
+    );
+    assert_eq!(c.cmd(&["CONFIG", "SET", "keepalive", "120"]), OK);
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "keepalive"]),
+        arr(&[b("keepalive"), b("120")])
+    );
+    assert_eq!(
+        c.cmd(&["config", "get", "requirepass"]),
+        arr(&[b("requirepass"), b("")])
+    );
+    assert_eq!(c.cmd(&["CONFIG", "GET", "nosuch"]), "*0\r\n");
+    let all = c.cmd(&["CONFIG", "GET", "*"]);
+    assert!(all.starts_with("*32\r\n"), "{all}");
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "nosuch", "1"]),
+        err("Unsupported CONFIG parameter: nosuch")
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "keepalive", "abc"]),
+        err("Invalid argument 'abc' for CONFIG SET 'keepalive'")
+    );
+    assert_eq!(c.cmd(&["CONFIG", "BLAH"]), err("invalid argument 'BLAH'"));
+    assert_eq!(
+        c.cmd(&["CONFIG"]),
+        err("wrong number of arguments for 'config' command")
+    );
+    // Not written until REWRITE.
+    let file = s.dir.join("meridian.toml");
+    assert!(!file.exists());
+    assert_eq!(c.cmd(&["CONFIG", "REWRITE"]), OK);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("keepalive = 120"), "{text}");
+    assert_eq!(s.stop(), Some(0));
+    let s2 = TestServer::start_in(&s.dir.clone(), &[]);
+    assert_eq!(
+        s2.wire().cmd(&["CONFIG", "GET", "keepalive"]),
+        arr(&[b("keepalive"), b("120")])
+    );
+}
+
+#[test]
+fn readonly_refuses_writes_and_persists() {
+    let mut s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "a", "FIELD", "f", "1", "POINT", "1", "2"]),
+        OK
+    );
+    assert_eq!(c.cmd(&["READONLY", "yes"]), OK);
+    let before = c.cmd(&["DIGEST"]);
+    let writes: &[&[&str]] = &[
+        &["SET", "fleet", "b", "POINT", "1", "2"],
+        &["DEL", "fleet", "a"],
+        &["PDEL", "fleet", "*"],
+        &["DROP", "fleet"],
+        &["FLUSHDB"],
+        &["RENAME", "fleet", "x"],
+        &["RENAMENX", "fleet", "x"],
+        &["FSET", "fleet", "a", "f", "2"],
+        &["EXPIRE", "fleet", "a", "10"],
+        &["PERSIST", "fleet", "a"],
+        &["JSET", "fleet", "a", "x", "1"],
+        &["JDEL", "fleet", "a", "x"],
+    ];
+    for args in writes {
+        assert_eq!(c.cmd(args), err("read only"), "{args:?}");
+    }
+    assert_eq!(c.cmd(&["DIGEST"]), before);
+    // Reads still work.
+    assert_eq!(c.cmd(&["FGET", "fleet", "a", "f"]), b("1"));
+    assert!(c.cmd(&["SERVER"]).contains("$9\r\nread_only\r\n:1\r\n"));
+    assert_eq!(
+        c.cmd(&["READONLY", "maybe"]),
+        err("invalid argument 'maybe'")
+    );
+    // READONLY is persisted at once.
+    assert_eq!(s.stop(), Some(0));
+    let mut s2 = TestServer::start_in(&s.dir.clone(), &[]);
+    let mut c = s2.wire();
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "b", "POINT", "1", "2"]),
+        err("read only")
+    );
+    assert_eq!(c.cmd(&["READONLY", "no"]), OK);
+    assert_eq!(c.cmd(&["SET", "fleet", "b", "POINT", "1", "2"]), OK);
+    assert_eq!(s2.stop(), Some(0));
+    let s3 = TestServer::start_in(&s.dir.clone(), &[]);
+    assert_eq!(s3.wire().cmd(&["SET", "fleet", "c", "POINT", "1", "2"]), OK);
+}
+
+#[test]
+fn ping_echo_quit() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    assert_eq!(c.cmd(&["PING", "hi there"]), b("hi there"));
+    assert_eq!(c.line("PING"), "+PONG\r\n");
+    assert_eq!(c.cmd(&["ECHO", "hi"]), b("hi"));
+    assert_eq!(c.line("ECHO \"two words\""), b("two words"));
+    assert_eq!(
+        c.cmd(&["ECHO"]),
+        err("wrong number of arguments for 'echo' command")
+    );
+    // Pipelined commands are answered in order.
+    assert_eq!(
+        s.raw(b"PING\r\nECHO a\r\n*1\r\n$4\r\nPING\r\n"),
+        "+PONG\r\n$1\r\na\r\n+PONG\r\n"
+    );
+    // QUIT answers OK and closes; nothing after it runs.
+    assert_eq!(s.raw(b"QUIT\r\nSET fleet x POINT 1 2\r\n"), "+OK\r\n");
+    assert_eq!(c.cmd(&["EXISTS", "fleet", "x"]), int(0));
+    assert_eq!(c.cmd(&["QUIT"]), OK);
+    assert!(c.closed_by_server());
+    let mut con = s.redis();
+    assert_eq!(q(&mut con, &["PING"]), Value::SimpleString("PONG".into()));
+    assert_eq!(
+        q(&mut con, &["ECHO", "x"]),
+        Value::BulkString(b"x".to_vec())
+    );
+}
+
+#[test]
+fn auth_with_requirepass() {
+    let s = TestServer::start_with(&["--requirepass", "secret"]);
+    let mut c = s.wire();
+    for args in [
+        &["PING"][..],
+        &["GET", "fleet", "a"],
+        &["SET", "fleet", "a", "POINT", "1", "2"],
+        &["SERVER"],
+        &["CONFIG", "GET", "requirepass"],
+    ] {
+        assert_eq!(c.cmd(args), err("authentication required"), "{args:?}");
+    }
+    assert_eq!(c.cmd(&["AUTH", "wrong"]), err("invalid password"));
+    assert_eq!(c.cmd(&["PING"]), err("authentication required"));
+    assert_eq!(c.cmd(&["AUTH", "secret"]), OK);
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    assert_eq!(c.cmd(&["SET", "fleet", "a", "POINT", "1", "2"]), OK);
+    // Another connection must authenticate on its own; AUTH user password works too.
+    let mut d = s.wire();
+    assert_eq!(
+        d.cmd(&["GET", "fleet", "a"]),
+        err("authentication required")
+    );
+    assert_eq!(d.cmd(&["AUTH", "default", "secret"]), OK);
+    assert_eq!(
+        d.cmd(&["GET", "fleet", "a"]),
+        b(r#"{"type":"Point","coordinates":[2,1]}"#)
+    );
+    // The redis crate with and without the password in the URL.
+    let url = format!("redis://:secret@127.0.0.1:{}/", s.port);
+    let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+    assert_eq!(q(&mut con, &["EXISTS", "fleet", "a"]), Value::Int(1));
+    let e = q_err(&mut s.redis(), &["EXISTS", "fleet", "a"]);
+    assert!(e.contains("authentication required"), "{e}");
+    // The password can be changed at run time.
+    assert_eq!(c.cmd(&["CONFIG", "SET", "requirepass", "other"]), OK);
+    let mut e2 = s.wire();
+    assert_eq!(e2.cmd(&["AUTH", "secret"]), err("invalid password"));
+    assert_eq!(e2.cmd(&["AUTH", "other"]), OK);
+    // Without requirepass, AUTH is an error.
+    let open = TestServer::start();
+    assert_eq!(
+        open.wire().cmd(&["AUTH", "x"]),
+        err("Client sent AUTH, but no password is set")
+    );
+}
