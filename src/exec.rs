@@ -185,6 +185,7 @@ impl Server {
 
     fn write(&self, f: cmd::WriteFn, args: &mut Args, origin: Origin) -> CmdResult<Outcome> {
         let mut ctx = WriteCtx::new(now_ms());
+        ctx.logging = origin != Origin::Replay;
         let mut db = self.db.write();
         let reply = f(&mut db, args, &mut ctx)?;
         let mut durable_at = None;
@@ -305,7 +306,7 @@ impl Host for Server {
         }
         if !RUNTIME_SETTABLE.contains(&name) {
             return Err(CmdError::Other(format!(
-                "CONFIG SET '{name}' needs a restart: set it in the config file"
+                "'{name}' cannot be changed at run time: set it in the config file and restart"
             )));
         }
         let mut cfg = self.config.write();

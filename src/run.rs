@@ -38,6 +38,9 @@ pub async fn run(
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("listening on {local}");
+    // `-p 0` picks a free port: report the real one (INFO, CONFIG GET port).
+    let mut cfg = cfg;
+    cfg.port = local.port();
     let server = Arc::new(Server::new(cfg.clone(), config_path));
     let accept = tokio::spawn(crate::net::accept_loop(server.clone(), listener));
     let loader = server.clone();

@@ -608,16 +608,19 @@ fn clients_see_loading_until_the_aof_is_replayed() {
 
     let s = TestServer::spawn(tmp.path(), &[]);
     let mut saw_loading = 0;
-    let mut saw_pong = false;
     let last = format!("id{}", N - 1);
     let reply = wait_until(Duration::from_secs(60), "load to finish", || {
         let mut c = s.client();
-        if c.cmd(&["PING"]).unwrap() == Resp::Simple("PONG".into()) {
-            saw_pong = true;
-        }
         match c.cmd(&["GET", "fleet", &last]).unwrap() {
             Resp::Error(e) => {
                 assert!(e.starts_with("LOADING "), "{e}");
+                // PING says LOADING too: PONG means ready.
+                let p = c.cmd(&["PING"]).unwrap();
+                assert!(
+                    matches!(&p, Resp::Error(e) if e.starts_with("LOADING "))
+                        || p == Resp::Simple("PONG".into()),
+                    "{p:?}"
+                );
                 // A write during the load is refused too and must not land.
                 let w = c
                     .cmd(&["SET", "fleet", "intruder", "POINT", "1", "1"])
@@ -636,7 +639,10 @@ fn clients_see_loading_until_the_aof_is_replayed() {
         saw_loading > 0,
         "never observed LOADING: the file loaded before the first probe"
     );
-    assert!(saw_pong);
+    assert_eq!(
+        s.client().cmd(&["PING"]).unwrap(),
+        Resp::Simple("PONG".into())
+    );
     assert_eq!(
         reply,
         Resp::bulk(&format!(
@@ -717,4 +723,48 @@ fn appendonly_no_writes_no_file() {
     assert!(files.is_empty(), "AOF files written: {files:?}");
     let s2 = TestServer::start_loaded(tmp.path(), &["--appendonly", "no"]);
     assert_eq!(get(&mut s2.client(), "fleet", "t1"), Resp::Nil);
+}
+
+#[test]
+fn a_torn_command_followed_by_zero_padding_is_a_torn_tail() {
+    // After a power loss a file can end in a partly written command followed by zeros (the
+    // file size was updated, the last blocks were not): that is a torn tail too (Tile38 #230).
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("appendonly.aof");
+    let (good, _) = meridian_aof(20);
+    let torn_cmd = resp_encode(&["SET", "fleet", "torn", "POINT", "1", "2"]);
+    let mut tail = torn_cmd[..torn_cmd.len() / 2].to_vec();
+    tail.extend_from_slice(&[0u8; 3000]);
+    let mut file = good.clone();
+    file.extend_from_slice(&tail);
+    std::fs::write(&path, &file).unwrap();
+    let s = TestServer::start_loaded(tmp.path(), &[]);
+    assert_eq!(std::fs::read(&path).unwrap(), good);
+    assert_eq!(digest_of(&mut s.client())["num_objects"], "20");
+    let side = files_with_prefix(tmp.path(), "appendonly.aof.torn-");
+    assert_eq!(side.len(), 1, "{side:?}");
+    assert_eq!(std::fs::read(&side[0]).unwrap(), tail);
+}
+
+#[test]
+fn a_torn_tail_with_aof_load_truncated_off_refuses_to_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("appendonly.aof");
+    let (mut file, _) = meridian_aof(5);
+    let good_len = file.len();
+    file.extend_from_slice(b"*3\r\n$3\r\nDEL\r\n$5\r\nfle");
+    std::fs::write(&path, &file).unwrap();
+    let mut s = TestServer::spawn_env(tmp.path(), &[], &[("MERIDIAN_AOF_LOAD_TRUNCATED", "no")]);
+    assert_eq!(s.wait_exit(), Some(1));
+    let want = format!(
+        "{}: incomplete command at byte offset {good_len} (torn write)",
+        path.display()
+    );
+    let log = wait_until(Duration::from_secs(5), "startup error", || {
+        let log = s.log_text();
+        log.contains(&want).then_some(log)
+    });
+    assert!(log.contains(&want));
+    assert_eq!(std::fs::read(&path).unwrap(), file, "the AOF was changed");
+    assert!(files_with_prefix(tmp.path(), "appendonly.aof.torn-").is_empty());
 }

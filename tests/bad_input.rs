@@ -24,7 +24,7 @@ struct Fixture {
 
 fn fixture_env(envs: &[(&str, &str)]) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
-    let s = TestServer::spawn_env(tmp.path(), &[], envs);
+    let mut s = TestServer::spawn_env(tmp.path(), &[], envs);
     s.wait_loaded();
     let mut other = s.client();
     for (id, lat) in [("truck1", "33.5123"), ("truck2", "34")] {

@@ -314,7 +314,7 @@ fn crash_rounds(dir: &Path, args: &[&str], rounds: usize, seed: u64) {
             })
             .collect();
         // The random instant: after a random number of acknowledged writes.
-        let target = rng.gen_range(100..2500u64);
+        let target = rng.gen_range(100..4000u64);
         let deadline = Instant::now() + Duration::from_secs(20);
         while acks.load(Ordering::Relaxed) < target {
             assert!(

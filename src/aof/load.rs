@@ -78,9 +78,12 @@ pub fn load(
         Err(e) => return Err(io_err(e)),
     };
     let total = file.metadata().map_err(io_err)?.len();
+    let limit = data_end(&mut file, total).map_err(io_err)?;
     let mut reader = Reader {
         path,
         total,
+        limit,
+        read: 0,
         buf: BytesMut::with_capacity(CHUNK),
         consumed: 0,
         eof: false,
@@ -196,9 +199,34 @@ fn cut_tail(path: &Path, at: u64) -> std::io::Result<PathBuf> {
     Ok(side)
 }
 
+/// The file's length without trailing zero bytes. A crash or power loss can leave zeros at the
+/// end (preallocated or unwritten blocks), possibly right after a partly written command; every
+/// command ends in `\r\n`, so no complete command is cut by ignoring them, and they are kept
+/// with the torn tail.
+fn data_end(file: &mut File, total: u64) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut end = total;
+    while end > 0 {
+        let n = end.min(buf.len() as u64) as usize;
+        file.seek(SeekFrom::Start(end - n as u64))?;
+        file.read_exact(&mut buf[..n])?;
+        if let Some(p) = buf[..n].iter().rposition(|&b| b != 0) {
+            end = end - n as u64 + p as u64 + 1;
+            break;
+        }
+        end -= n as u64;
+    }
+    file.seek(SeekFrom::Start(0))?;
+    Ok(end)
+}
+
 struct Reader<'a> {
     path: &'a Path,
     total: u64,
+    /// Where the data ends (trailing zero bytes are not read).
+    limit: u64,
+    /// Bytes read from the file so far.
+    read: u64,
     buf: BytesMut,
     /// Bytes of the file consumed as complete commands.
     consumed: u64,
@@ -245,8 +273,13 @@ impl Reader<'_> {
     }
 
     fn fill(&mut self, file: &mut File) -> Result<(), LoadError> {
+        let want = CHUNK.min((self.limit - self.read) as usize);
+        if want == 0 {
+            self.eof = true;
+            return Ok(());
+        }
         let len = self.buf.len();
-        self.buf.resize(len + CHUNK, 0);
+        self.buf.resize(len + want, 0);
         let n = file
             .read(&mut self.buf[len..])
             .map_err(|source| LoadError::Io {
@@ -254,6 +287,7 @@ impl Reader<'_> {
                 source,
             })?;
         self.buf.truncate(len + n);
+        self.read += n as u64;
         self.eof = n == 0;
         Ok(())
     }

@@ -139,7 +139,9 @@ pub fn set(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
         obj.fields.set(name, value);
     }
     obj.fields.shrink();
-    ctx.log.push(set_args(key, id, &obj));
+    if ctx.logging {
+        ctx.log.push(set_args(key, id, &obj));
+    }
     db.get_or_create(key).set(id, obj);
     // >> Response
     Ok(Reply::Ok)
@@ -413,7 +415,11 @@ pub fn jdel(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
     };
     let mut doc = document_of(old);
     if !jsonpath::delete(&mut doc, path) {
-        return Ok(Reply::Count(0));
+        // Tile38: RESP 0, JSON `path not found`.
+        return Ok(Reply::Miss {
+            resp: 0,
+            err: "path not found",
+        });
     }
     store_document(db, key, id, &doc, ctx);
     Ok(Reply::Count(1))
@@ -441,6 +447,8 @@ fn store_document(db: &mut Db, key: &str, id: &str, doc: &serde_json::Value, ctx
         fields: old.map(|o| o.fields.clone()).unwrap_or_default(),
         expires_at_ms: old.map_or(0, |o| o.expires_at_ms),
     };
-    ctx.log.push(set_args(key, id, &obj));
+    if ctx.logging {
+        ctx.log.push(set_args(key, id, &obj));
+    }
     db.get_or_create(key).set(id, obj);
 }

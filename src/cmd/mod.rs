@@ -97,6 +97,9 @@ pub struct WriteCtx {
     pub now_ms: i64,
     /// Canonical commands to append to the AOF, in order. Empty means nothing changed.
     pub log: Vec<Vec<Bytes>>,
+    /// False during AOF replay: the records would be thrown away, so costly ones (a whole
+    /// object's canonical SET) are not built.
+    pub logging: bool,
 }
 
 impl WriteCtx {
@@ -105,6 +108,7 @@ impl WriteCtx {
         WriteCtx {
             now_ms,
             log: Vec::new(),
+            logging: true,
         }
     }
 

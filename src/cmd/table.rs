@@ -84,8 +84,14 @@ pub fn lookup(name: &str) -> Option<&'static CommandSpec> {
     if let Some(&i) = table.by_name.get(name) {
         return Some(&table.commands[i]);
     }
-    let lower = name.to_ascii_lowercase();
-    table.by_name.get(&lower).map(|&i| &table.commands[i])
+    // Command names are short: lower-case on the stack instead of allocating.
+    let mut buf = [0u8; 32];
+    let bytes = name.as_bytes();
+    let lower = buf.get_mut(..bytes.len())?;
+    lower.copy_from_slice(bytes);
+    lower.make_ascii_lowercase();
+    let lower = std::str::from_utf8(lower).ok()?;
+    table.by_name.get(lower).map(|&i| &table.commands[i])
 }
 
 #[cfg(test)]

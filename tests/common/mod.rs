@@ -318,7 +318,7 @@ impl TestServer {
     /// Spawns in `dir` and waits until the data set is loaded. (PING answers PONG while the
     /// AOF is still loading, as in Tile38, so `start_in` alone may return during LOADING.)
     pub fn start_loaded(dir: &Path, args: &[&str]) -> TestServer {
-        let s = TestServer::spawn(dir, args);
+        let mut s = TestServer::spawn(dir, args);
         s.wait_loaded();
         s
     }
@@ -332,9 +332,17 @@ impl TestServer {
         s
     }
 
-    /// Waits until a data command no longer answers `LOADING`.
-    pub fn wait_loaded(&self) {
+    /// Waits until a data command no longer answers `LOADING` (panics with the log if the
+    /// process exits instead).
+    pub fn wait_loaded(&mut self) {
         wait_until(Duration::from_secs(60), "AOF loaded", || {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                std::thread::sleep(Duration::from_millis(100)); // let the log readers drain
+                panic!(
+                    "server exited ({status}) while loading:\n{}",
+                    self.log_text()
+                );
+            }
             let mut c = RespClient::try_connect(self.port).ok()?;
             match c.cmd(&["SERVER"]).ok()? {
                 Resp::Error(e) if e.starts_with("LOADING") => None,
@@ -790,4 +798,21 @@ pub fn wire_bulk(s: &str) -> String {
 /// A RESP array of already-encoded items: `*<n>\r\n<items...>`.
 pub fn wire_array(items: &[String]) -> String {
     format!("*{}\r\n{}", items.len(), items.concat())
+}
+
+impl TestServer {
+    /// A server in a fresh temp dir started with `--requirepass <password>`, waiting until an
+    /// authenticated PING answers PONG.
+    pub fn start_with_password(password: &str) -> TestServer {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = TestServer::spawn(tmp.path(), &["--requirepass", password]);
+        s._tmp = Some(tmp);
+        let mut hello = resp_encode(&["AUTH", password]);
+        hello.extend_from_slice(b"PING\r\n");
+        wait_until(Duration::from_secs(60), "server ready (after AUTH)", || {
+            let reply = s.try_raw(&hello)?;
+            reply.ends_with("+PONG\r\n").then_some(())
+        });
+        s
+    }
 }
