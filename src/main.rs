@@ -25,7 +25,12 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let result = runtime.block_on(meridian::run::run(cfg, config_path, shutdown_signal()));
+    let result = runtime.block_on(async {
+        // Register the handlers before serving anything, so a SIGTERM during the AOF load is a
+        // clean shutdown rather than the default kill.
+        let signals = shutdown_signal();
+        meridian::run::run(cfg, config_path, signals).await
+    });
     if let Err(e) = result {
         tracing::error!("{e}");
         eprintln!("meridian: {e}");
@@ -34,13 +39,15 @@ fn main() {
     std::process::exit(0);
 }
 
-/// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// Installs the SIGTERM/SIGINT handlers now and returns a future that completes on either.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
     }
 }

@@ -22,6 +22,9 @@ pub async fn run(
     config_path: PathBuf,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
+    // The caller installs its signal handlers before calling us (see main.rs), so a SIGTERM
+    // during a long AOF load is caught here instead of killing the process.
+    let mut shutdown = std::pin::pin!(shutdown);
     if !cfg.follow_host.is_empty() {
         return Err(format!(
             "follow-host {}:{} is set, but this version of Meridian cannot follow a leader yet \
@@ -44,9 +47,18 @@ pub async fn run(
     let server = Arc::new(Server::new(cfg.clone(), config_path));
     let accept = tokio::spawn(crate::net::accept_loop(server.clone(), listener));
     let loader = server.clone();
-    let aof = tokio::task::spawn_blocking(move || load_and_open(&loader, &cfg))
-        .await
-        .map_err(|e| format!("loader panicked: {e}"))??;
+    let loading = tokio::task::spawn_blocking(move || load_and_open(&loader, &cfg));
+    let aof = tokio::select! {
+        loaded = loading => loaded.map_err(|e| format!("loader panicked: {e}"))??,
+        () = shutdown.as_mut() => {
+            // Stopping mid-load loses nothing: no write was acknowledged yet, and the loader's
+            // only changes to the file (cutting a torn tail after saving it aside, appending a
+            // position record) are safe to interrupt like a crash.
+            tracing::info!("shutting down during the AOF load");
+            accept.abort();
+            return Ok(());
+        }
+    };
     if let Some(aof) = &aof {
         aof.spawn_everysec();
     }
@@ -95,9 +107,12 @@ fn load_and_open(server: &Server, cfg: &Config) -> Result<Option<Arc<Aof>>, Stri
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     if needs_record {
         // A new file, or one written by Tile38: start our stream here.
-        let end = aof.append_record(&aof::stream_record(&repl_id, offset));
-        aof.flush_to(end);
-        aof.sync_written();
+        aof.append_record(&aof::stream_record(&repl_id, offset));
+        if outcome.commands > 0 {
+            // Tile38's relative EX: write the absolute times down once.
+            server.log_absolute_expiries(&aof);
+        }
+        aof.flush_and_sync();
         if let Some(dir) = path.parent() {
             let _ = crate::fsutil::sync_dir(dir);
         }

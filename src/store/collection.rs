@@ -245,6 +245,11 @@ impl Collection {
             .collect()
     }
 
+    /// Every (expiry, id) in expiry order.
+    pub fn expiring(&self) -> impl Iterator<Item = (i64, &str)> {
+        self.expires.iter().map(|(at, id)| (*at, id.as_str()))
+    }
+
     /// The earliest expiry, if any object expires.
     pub fn next_expiry(&self) -> Option<i64> {
         self.expires.iter().next().map(|(at, _)| *at)
