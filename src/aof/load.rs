@@ -61,6 +61,76 @@ pub enum LoadError {
 
 const CHUNK: usize = 1 << 20;
 
+/// Commands per batch handed from the decoder thread to the applier.
+const BATCH: usize = 512;
+
+/// Decoded commands with their start offset and the offset just after them.
+type Batch = Vec<(Request, u64, u64)>;
+
+/// Decodes the whole file into batches. Stops early when the receiver is gone.
+fn decode_batches(
+    reader: &mut Reader<'_>,
+    file: &mut File,
+    opts: &LoadOptions,
+    tx: &std::sync::mpsc::SyncSender<Result<Batch, LoadError>>,
+) {
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let offset = reader.consumed;
+        match reader.next(file, opts) {
+            Ok(Some(req)) => {
+                batch.push((req, offset, reader.consumed));
+                if batch.len() == BATCH
+                    && tx
+                        .send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))))
+                        .is_err()
+                {
+                    return;
+                }
+            }
+            Ok(None) => {
+                let _ = tx.send(Ok(batch));
+                return;
+            }
+            Err(e) => {
+                let _ = tx.send(Ok(batch));
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+    }
+}
+
+/// What replay found besides the commands: the last position record as
+/// (replication id, offset, file position just after it).
+type StreamMark = Option<(String, u64, u64)>;
+
+/// Applies decoded batches in order; position records are kept, not applied.
+fn apply_batches(
+    rx: &std::sync::mpsc::Receiver<Result<Batch, LoadError>>,
+    path: &Path,
+    apply: &mut dyn FnMut(Request, u64) -> Result<(), String>,
+) -> Result<(LoadOutcome, StreamMark), LoadError> {
+    let mut out = LoadOutcome::default();
+    let mut stream: StreamMark = None;
+    for batch in rx {
+        for (req, offset, after) in batch? {
+            if is_stream_record(&req) {
+                let (id, off, _) = parse_stream_record(&req, path, offset)?;
+                stream = Some((id, off, after));
+                continue;
+            }
+            out.commands += 1;
+            apply(req, offset).map_err(|reason| LoadError::Apply {
+                path: path.to_path_buf(),
+                offset,
+                reason,
+            })?;
+        }
+    }
+    Ok((out, stream))
+}
+
 /// Replays `path` through `apply` (which receives each command and its byte offset).
 /// A missing file loads as empty.
 pub fn load(
@@ -91,26 +161,21 @@ pub fn load(
         started: Instant::now(),
         last_log: Instant::now(),
     };
-    let mut out = LoadOutcome::default();
-    let mut stream: Option<(String, u64, u64)> = None;
-    loop {
-        let offset = reader.consumed;
-        match reader.next(&mut file, opts)? {
-            Some(req) if is_stream_record(&req) => {
-                stream = Some(parse_stream_record(&req, path, offset)?);
-                stream.as_mut().expect("just set").2 = reader.consumed;
-            }
-            Some(req) => {
-                out.commands += 1;
-                apply(req, offset).map_err(|reason| LoadError::Apply {
-                    path: path.to_path_buf(),
-                    offset,
-                    reason,
-                })?;
-            }
-            None => break,
-        }
-    }
+    // Decoding runs on its own thread, one batch ahead of `apply`: replay is CPU-bound and
+    // the two halves take about the same time. The channel holds a few batches, so memory
+    // stays bounded.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch, LoadError>>(8);
+    let (out, stream, reader) = std::thread::scope(|scope| {
+        let producer = scope.spawn(move || {
+            decode_batches(&mut reader, &mut file, opts, &tx);
+            reader
+        });
+        let applied = apply_batches(&rx, path, apply);
+        drop(rx);
+        let reader = producer.join().expect("AOF decoder thread panicked");
+        applied.map(|(out, stream)| (out, stream, reader))
+    })?;
+    let mut out = out;
     let end = reader.consumed;
     if end < total {
         if !opts.truncate_torn_tail {

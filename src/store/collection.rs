@@ -10,6 +10,7 @@ use std::ops::Bound;
 
 use compact_str::CompactString;
 
+use super::field::FieldValue;
 use super::index::{Entry, SpatialIndex};
 use super::object::{Body, Object};
 use crate::geo::{Geometry, Rect};
@@ -18,6 +19,14 @@ use crate::geo::{Geometry, Rect};
 #[derive(Debug, Default)]
 pub struct Collection {
     objects: BTreeMap<CompactString, Object>,
+    /// Everything computed from `objects`, kept apart so it can be updated while an object in
+    /// `objects` is borrowed.
+    d: Derived,
+}
+
+/// The structures derived from a collection's objects.
+#[derive(Debug, Default)]
+struct Derived {
     index: SpatialIndex,
     /// True while a bulk load runs: the index is rebuilt once at the end.
     index_deferred: bool,
@@ -30,54 +39,7 @@ pub struct Collection {
     digest: u64,
 }
 
-/// Counters reported by STATS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CollectionStats {
-    pub num_objects: usize,
-    pub num_points: usize,
-    pub num_strings: usize,
-    pub in_memory_size: usize,
-}
-
-impl Collection {
-    /// An empty collection; `deferred` skips index upkeep until [`Collection::build_index`].
-    pub fn new(deferred: bool) -> Collection {
-        Collection {
-            index_deferred: deferred,
-            ..Collection::default()
-        }
-    }
-
-    /// Inserts or replaces an object, returning the previous one.
-    pub fn set(&mut self, id: &str, obj: Object) -> Option<Object> {
-        let old = self.take(id);
-        self.account(id, &obj, true);
-        self.objects.insert(CompactString::from(id), obj);
-        old
-    }
-
-    /// Changes an object in place through `change`, keeping every derived structure right.
-    /// Returns None (and calls nothing) when the id is missing.
-    pub fn modify<R>(&mut self, id: &str, change: impl FnOnce(&mut Object) -> R) -> Option<R> {
-        let (key, mut obj) = self.objects.remove_entry(id)?;
-        self.account(id, &obj, false);
-        let result = change(&mut obj);
-        self.account(id, &obj, true);
-        self.objects.insert(key, obj);
-        Some(result)
-    }
-
-    /// Removes an object.
-    pub fn remove(&mut self, id: &str) -> Option<Object> {
-        self.take(id)
-    }
-
-    fn take(&mut self, id: &str) -> Option<Object> {
-        let old = self.objects.remove(id)?;
-        self.account(id, &old, false);
-        Some(old)
-    }
-
+impl Derived {
     /// Adds (`add`) or subtracts an object's share of every derived structure.
     fn account(&mut self, id: &str, obj: &Object, add: bool) {
         let h = object_hash(id, obj);
@@ -141,6 +103,67 @@ impl Collection {
             }
         }
     }
+}
+
+/// Counters reported by STATS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CollectionStats {
+    pub num_objects: usize,
+    pub num_points: usize,
+    pub num_strings: usize,
+    pub in_memory_size: usize,
+}
+
+impl Collection {
+    /// An empty collection; `deferred` skips index upkeep until [`Collection::build_index`].
+    pub fn new(deferred: bool) -> Collection {
+        Collection {
+            objects: BTreeMap::new(),
+            d: Derived {
+                index_deferred: deferred,
+                ..Derived::default()
+            },
+        }
+    }
+
+    /// Inserts or replaces an object, returning the previous one.
+    pub fn set(&mut self, id: &str, obj: Object) -> Option<Object> {
+        // One tree walk when the id exists: replace in place.
+        let (old, new) = match self.objects.get_mut(id) {
+            Some(slot) => (Some(std::mem::replace(slot, obj)), &*slot),
+            None => {
+                let key = CompactString::from(id);
+                let slot = self.objects.entry(key).or_insert(obj);
+                (None, &*slot)
+            }
+        };
+        if let Some(o) = &old {
+            self.d.account(id, o, false);
+        }
+        self.d.account(id, new, true);
+        old
+    }
+
+    /// Changes an object in place through `change`, keeping every derived structure right.
+    /// Returns None (and calls nothing) when the id is missing.
+    pub fn modify<R>(&mut self, id: &str, change: impl FnOnce(&mut Object) -> R) -> Option<R> {
+        let obj = self.objects.get_mut(id)?;
+        self.d.account(id, obj, false);
+        let result = change(obj);
+        self.d.account(id, obj, true);
+        Some(result)
+    }
+
+    /// Removes an object.
+    pub fn remove(&mut self, id: &str) -> Option<Object> {
+        self.take(id)
+    }
+
+    fn take(&mut self, id: &str) -> Option<Object> {
+        let old = self.objects.remove(id)?;
+        self.d.account(id, &old, false);
+        Some(old)
+    }
 
     /// Rebuilds the R-tree from the objects in one bulk load and ends deferred indexing.
     pub fn build_index(&mut self) {
@@ -149,8 +172,8 @@ impl Collection {
             .iter()
             .filter_map(|(id, o)| o.bbox().map(|r| Entry::new(id, &r)))
             .collect();
-        self.index = SpatialIndex::bulk_load(entries);
-        self.index_deferred = false;
+        self.d.index = SpatialIndex::bulk_load(entries);
+        self.d.index_deferred = false;
     }
 
     /// The object with this id.
@@ -205,17 +228,17 @@ impl Collection {
 
     /// Ids whose bounding box intersects `rect` (candidates for an exact test).
     pub fn intersecting<'a>(&'a self, rect: &Rect) -> impl Iterator<Item = &'a str> + 'a {
-        self.index.intersecting(rect)
+        self.d.index.intersecting(rect)
     }
 
     /// The R-tree, for searches that walk it directly.
     pub fn index(&self) -> &SpatialIndex {
-        &self.index
+        &self.d.index
     }
 
     /// The bounding box of every spatial object.
     pub fn bounds(&self) -> Option<Rect> {
-        if self.index_deferred {
+        if self.d.index_deferred {
             return self
                 .objects
                 .values()
@@ -224,7 +247,7 @@ impl Collection {
         }
         // The index holds f32 boxes; recompute exactly from the objects at the tree's corners
         // would need a walk, so union the exact boxes of the candidates on the border instead.
-        let approx = self.index.bounds()?;
+        let approx = self.d.index.bounds()?;
         self.intersecting(&approx)
             .filter_map(|id| self.objects.get(id).and_then(Object::bbox))
             .reduce(|a, b| a.union(&b))
@@ -232,12 +255,13 @@ impl Collection {
 
     /// Field names used by at least one object, sorted.
     pub fn field_names(&self) -> impl Iterator<Item = &str> {
-        self.field_refs.keys().map(CompactString::as_str)
+        self.d.field_refs.keys().map(CompactString::as_str)
     }
 
     /// Up to `max` ids whose expiry is at or before `now_ms`, earliest first.
     pub fn expired(&self, now_ms: i64, max: usize) -> Vec<CompactString> {
-        self.expires
+        self.d
+            .expires
             .iter()
             .take_while(|(at, _)| *at <= now_ms)
             .take(max)
@@ -247,27 +271,27 @@ impl Collection {
 
     /// Every (expiry, id) in expiry order.
     pub fn expiring(&self) -> impl Iterator<Item = (i64, &str)> {
-        self.expires.iter().map(|(at, id)| (*at, id.as_str()))
+        self.d.expires.iter().map(|(at, id)| (*at, id.as_str()))
     }
 
     /// The earliest expiry, if any object expires.
     pub fn next_expiry(&self) -> Option<i64> {
-        self.expires.iter().next().map(|(at, _)| *at)
+        self.d.expires.iter().next().map(|(at, _)| *at)
     }
 
     /// STATS counters.
     pub fn stats(&self) -> CollectionStats {
         CollectionStats {
             num_objects: self.objects.len(),
-            num_points: self.num_points,
-            num_strings: self.num_strings,
-            in_memory_size: self.mem_size,
+            num_points: self.d.num_points,
+            num_strings: self.d.num_strings,
+            in_memory_size: self.d.mem_size,
         }
     }
 
     /// Order-independent digest of every object (id, body, fields, expiry).
     pub fn digest(&self) -> u64 {
-        self.digest
+        self.d.digest
     }
 }
 
@@ -286,8 +310,17 @@ pub fn object_hash(id: &str, obj: &Object) -> u64 {
     for (name, value) in obj.fields.iter() {
         h.update(b"f");
         h.update(name.as_bytes());
-        h.update(b"=");
-        h.update(value.to_text().as_bytes());
+        match value {
+            // Numbers by their bits: no formatting on the write path.
+            FieldValue::Num(n) => {
+                h.update(b"#");
+                h.update(&n.to_bits().to_le_bytes());
+            }
+            other => {
+                h.update(b"=");
+                h.update(other.to_text().as_bytes());
+            }
+        }
     }
     h.update(&obj.expires_at_ms.to_le_bytes());
     h.digest()
