@@ -321,13 +321,20 @@ pub fn fset(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
     Ok(Reply::Count(changed as i64))
 }
 
-fn miss(db: &Db, key: &str) -> Reply {
-    let err = if db.get(key).is_none() {
+/// The error for a missing object: whether its key or only its id is missing.
+pub fn missing(db: &Db, key: &str) -> &'static str {
+    if db.get(key).is_none() {
         "key not found"
     } else {
         "id not found"
-    };
-    Reply::Miss { resp: 0, err }
+    }
+}
+
+fn miss(db: &Db, key: &str) -> Reply {
+    Reply::Miss {
+        resp: 0,
+        err: missing(db, key),
+    }
 }
 
 /// EXPIRE key id seconds

@@ -2,7 +2,7 @@
 //! STATS. Objects past their expiry read as missing even before the sweep removes them.
 
 use super::args::Args;
-use super::keys::{document_of, live};
+use super::keys::{document_of, live, missing};
 use super::{jsonpath, ReadCtx};
 use crate::error::{CmdError, CmdResult};
 use crate::geo::{geohash_encode, Rect};
@@ -33,12 +33,9 @@ fn coord(x: f64) -> Value {
 }
 
 fn not_found(db: &Db, key: &str) -> Reply {
-    let err = if db.get(key).is_none() {
-        "key not found"
-    } else {
-        "id not found"
-    };
-    Reply::Nil { err }
+    Reply::Nil {
+        err: missing(db, key),
+    }
 }
 
 /// What GET renders.
@@ -239,11 +236,7 @@ pub fn ttl(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
     let id = a.next_str()?;
     a.finish()?;
     let Some(obj) = live(db, key, id, ctx.now_ms) else {
-        let err = if db.get(key).is_none() {
-            "key not found"
-        } else {
-            "id not found"
-        };
+        let err = missing(db, key);
         return Ok(Reply::Miss { resp: -2, err });
     };
     if obj.expires_at_ms == 0 {
