@@ -11,6 +11,7 @@ pub mod jsonpath;
 pub mod keys;
 pub mod keys_read;
 pub mod scan;
+pub mod search;
 pub mod server;
 pub mod table;
 
@@ -168,6 +169,9 @@ pub fn handler(name: &str) -> Option<Handler> {
         "BOUNDS" => Read(keys_read::bounds),
         "STATS" => Read(keys_read::stats),
         "SCAN" => Read(scan::scan),
+        "NEARBY" => Read(search::nearby),
+        "WITHIN" => Read(search::within),
+        "INTERSECTS" => Read(search::intersects),
         "SERVER" => Read(server::server),
         "INFO" => Read(server::info),
         "DIGEST" => Read(server::digest),

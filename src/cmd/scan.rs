@@ -263,7 +263,7 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Rep
         }
     }
     let col = db.get(key);
-    let mut w = ResultWriter::new(&opts, col);
+    let w = ResultWriter::new(&opts, col);
     let Some(col) = col else {
         return Ok(w.finish(0));
     };
@@ -272,17 +272,33 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Rep
     } else {
         Box::new(col.iter_from(None))
     };
+    Ok(collect(
+        w,
+        &opts,
+        iter.map(|(id, o)| (id, o, None)),
+        ctx.now_ms,
+    ))
+}
+
+/// Applies the cursor, expiry, MATCH/WHERE and the limit to a search's hits (in the order the
+/// search walks them). The next cursor counts walked hits; it is 0 when the walk is complete.
+pub fn collect<'a>(
+    mut w: ResultWriter<'_>,
+    opts: &SearchOpts,
+    hits: impl Iterator<Item = (&'a str, &'a Object, Option<f64>)>,
+    now_ms: i64,
+) -> Reply {
     let mut walked = opts.cursor;
     let mut more = false;
-    for (id, obj) in iter.skip(opts.cursor as usize) {
+    for (id, obj, distance) in hits.skip(opts.cursor as usize) {
         if w.full() {
             more = true;
             break;
         }
         walked += 1;
-        if !obj.is_expired(ctx.now_ms) && opts.accepts(id, obj) {
-            w.push(id, obj, None);
+        if !obj.is_expired(now_ms) && opts.accepts(id, obj) {
+            w.push(id, obj, distance);
         }
     }
-    Ok(w.finish(if more { walked } else { 0 }))
+    w.finish(if more { walked } else { 0 })
 }

@@ -5,16 +5,22 @@
 //! It must not know commands, the store, the AOF or any wire protocol; errors carry Tile38's
 //! message text (without the `ERR ` prefix).
 
+mod area;
+mod cap;
 mod cephes;
 mod coords;
 mod hash;
 mod json;
 mod rawjson;
+mod shapes;
+mod tile;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+pub use area::{distance_to, point_rect_min_meters, Area};
 pub use hash::{geohash_bounds, geohash_decode, geohash_decode_center, geohash_encode};
+pub use tile::MERCATOR_MAX_LATITUDE;
 
 /// A geometry error, with the message a client sees (e.g. `invalid coordinates`).
 #[derive(Debug, Clone, PartialEq, Eq)]

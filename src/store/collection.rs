@@ -13,7 +13,7 @@ use compact_str::CompactString;
 use super::field::FieldValue;
 use super::index::{Entry, SpatialIndex};
 use super::object::{Body, Object};
-use crate::geo::{Geometry, Rect};
+use crate::geo::{distance_to, point_rect_min_meters, Geometry, Rect};
 
 /// One collection.
 #[derive(Debug, Default)]
@@ -229,6 +229,25 @@ impl Collection {
     /// Ids whose bounding box intersects `rect` (candidates for an exact test).
     pub fn intersecting<'a>(&'a self, rect: &Rect) -> impl Iterator<Item = &'a str> + 'a {
         self.d.index.intersecting(rect)
+    }
+
+    /// Spatial objects in increasing geodesic distance (meters) from a point, as NEARBY
+    /// reports it (distance to the object's centre).
+    pub fn nearby(&self, lat: f64, lon: f64) -> impl Iterator<Item = (&str, &Object, f64)> + '_ {
+        let bound = move |r: &Rect| point_rect_min_meters(lat, lon, r);
+        let exact = move |id: &str| {
+            self.objects
+                .get(id)
+                .and_then(Object::geometry)
+                .map_or(f64::INFINITY, |g| distance_to(lat, lon, g))
+        };
+        self.d
+            .index
+            .nearest(bound, exact)
+            .filter_map(move |(id, d)| {
+                let (key, obj) = self.objects.get_key_value(id)?;
+                Some((key.as_str(), obj, d))
+            })
     }
 
     /// The R-tree, for searches that walk it directly.

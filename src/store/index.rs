@@ -4,8 +4,11 @@
 //! halves the tree's memory; every query therefore treats a hit as a candidate that the caller
 //! checks against the exact `f64` geometry.
 
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
 use compact_str::CompactString;
-use rstar::{RTree, RTreeObject, AABB};
+use rstar::{ParentNode, RTree, RTreeNode, RTreeObject, AABB};
 
 use crate::geo::Rect;
 
@@ -104,6 +107,24 @@ impl SpatialIndex {
             .map(|e| e.id.as_str())
     }
 
+    /// Entries in increasing order of distance from a point: a best-first walk of the tree.
+    /// `bound(rect)` must be a lower bound of the distance to anything inside `rect`;
+    /// `exact(id)` is an entry's real distance (at least its box's bound). Yields `(id, d)`.
+    pub fn nearest<'a, B, E>(&'a self, bound: B, exact: E) -> Nearest<'a, B, E>
+    where
+        B: Fn(&Rect) -> f64,
+        E: FnMut(&str) -> f64,
+    {
+        let mut heap = BinaryHeap::new();
+        if self.tree.size() > 0 {
+            heap.push(Candidate {
+                dist: 0.0,
+                item: Item::Node(self.tree.root()),
+            });
+        }
+        Nearest { heap, bound, exact }
+    }
+
     /// The bounding box of every entry, or None when empty.
     pub fn bounds(&self) -> Option<Rect> {
         if self.tree.size() == 0 {
@@ -117,6 +138,113 @@ impl SpatialIndex {
             max_lat: f64::from(hi[1]),
             max_lon: f64::from(hi[0]),
         })
+    }
+}
+
+fn aabb_rect(env: &AABB<[f32; 2]>) -> Rect {
+    let (lo, hi) = (env.lower(), env.upper());
+    Rect {
+        min_lat: f64::from(lo[1]),
+        min_lon: f64::from(lo[0]),
+        max_lat: f64::from(hi[1]),
+        max_lon: f64::from(hi[0]),
+    }
+}
+
+enum Item<'a> {
+    Node(&'a ParentNode<Entry>),
+    /// An entry ordered by its box's bound; its exact distance is not known yet.
+    Boxed(&'a Entry),
+    /// An entry with its exact distance: when it is the smallest, it is the next answer.
+    Exact(&'a Entry),
+}
+
+struct Candidate<'a> {
+    dist: f64,
+    item: Item<'a>,
+}
+
+impl PartialEq for Candidate<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Candidate<'_> {}
+impl PartialOrd for Candidate<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Candidate<'_> {
+    /// Reversed (the heap is a max-heap); at equal distance exact answers come first, then
+    /// lower ids, so ties are reported in a stable order.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .dist
+            .total_cmp(&self.dist)
+            .then_with(|| self.rank().cmp(&other.rank()))
+            .then_with(|| other.id().cmp(self.id()))
+    }
+}
+
+impl Candidate<'_> {
+    fn rank(&self) -> u8 {
+        match self.item {
+            Item::Exact(_) => 2,
+            Item::Boxed(_) => 1,
+            Item::Node(_) => 0,
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self.item {
+            Item::Exact(e) | Item::Boxed(e) => e.id.as_str(),
+            Item::Node(_) => "",
+        }
+    }
+}
+
+/// The iterator of [`SpatialIndex::nearest`].
+pub struct Nearest<'a, B, E> {
+    heap: BinaryHeap<Candidate<'a>>,
+    bound: B,
+    exact: E,
+}
+
+impl<'a, B, E> Iterator for Nearest<'a, B, E>
+where
+    B: Fn(&Rect) -> f64,
+    E: FnMut(&str) -> f64,
+{
+    type Item = (&'a str, f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while let Some(c) = self.heap.pop() {
+            match c.item {
+                Item::Exact(e) => return Some((e.id.as_str(), c.dist)),
+                Item::Boxed(e) => {
+                    let d = (self.exact)(&e.id);
+                    self.heap.push(Candidate {
+                        dist: d,
+                        item: Item::Exact(e),
+                    });
+                }
+                Item::Node(node) => {
+                    for child in node.children() {
+                        let (dist, item) = match child {
+                            RTreeNode::Leaf(e) => {
+                                ((self.bound)(&aabb_rect(&e.envelope())), Item::Boxed(e))
+                            }
+                            RTreeNode::Parent(p) => {
+                                ((self.bound)(&aabb_rect(&p.envelope())), Item::Node(p))
+                            }
+                        };
+                        self.heap.push(Candidate { dist, item });
+                    }
+                }
+            }
+        }
+        None
     }
 }
 

@@ -1,0 +1,309 @@
+//! Search areas and the spatial predicates of NEARBY, WITHIN and INTERSECTS (Tile38 1.37):
+//! [`Area`] (POINT, CIRCLE, BOUNDS/TILE/QUADKEY/HASH rectangles, OBJECT/GET/SECTOR shapes,
+//! BUFFER), its bounding box for the R-tree prefilter, and the distances the nearest-neighbour
+//! walk orders and prunes by ([`distance_to`], [`point_rect_min_meters`]).
+//!
+//! Coordinates follow the rest of the module: `geo` shapes have x = longitude, y = latitude.
+//! Rectangles and shapes are planar in longitude/latitude (as Tile38's are); circles and
+//! distances are on the sphere of radius [`EARTH_RADIUS_METERS`](super::EARTH_RADIUS_METERS).
+
+use std::borrow::Cow;
+
+use geo::{Covers, Intersects};
+
+use super::cap::Cap;
+use super::{geohash_bounds, haversine_meters, shapes, tile, GeoError, Geometry, Rect};
+
+/// The area of a WITHIN/INTERSECTS search (and NEARBY's optional radius).
+#[derive(Debug, Clone)]
+pub enum Area {
+    /// `POINT lat lon`.
+    Point { lat: f64, lon: f64 },
+    /// `CIRCLE lat lon meters`: a geodesic radius.
+    Circle { lat: f64, lon: f64, meters: f64 },
+    /// `BOUNDS`, `TILE`, `QUADKEY`, `HASH`.
+    Rect(Rect),
+    /// `OBJECT geojson`, `GET key id`, `SECTOR` (as a polygon), a buffered shape.
+    Shape(Box<Geometry>),
+}
+
+/// An area reduced to what its predicates need (a point or rectangle held as a shape is
+/// treated as that point or rectangle).
+enum View<'a> {
+    Point(f64, f64),
+    Cap(Cap),
+    Rect(Rect),
+    Shape(&'a geo::Geometry<f64>, Rect),
+}
+
+impl Area {
+    /// `TILE x y z`: the web-mercator (XYZ) tile; `invalid argument '<value>'` for a zoom over
+    /// 30 or a column/row outside `0..2^z`.
+    pub fn tile(x: u64, y: u64, z: u64) -> Result<Area, GeoError> {
+        tile::tile_rect(x, y, z).map(Area::Rect)
+    }
+
+    /// `QUADKEY key`: the Bing tile; `invalid argument '<key>'` for a digit outside `0`-`3` or
+    /// more than 30 digits, `invalid number of arguments` when empty.
+    pub fn quadkey(qk: &str) -> Result<Area, GeoError> {
+        tile::quadkey_rect(qk).map(Area::Rect)
+    }
+
+    /// `HASH geohash`: the geohash cell; `invalid geohash` for a bad hash.
+    pub fn hash(h: &str) -> Result<Area, GeoError> {
+        geohash_bounds(h).map(Area::Rect)
+    }
+
+    /// `SECTOR lat lon meters bearing1 bearing2`: Tile38's pie slice, clockwise from
+    /// `bearing1` to `bearing2`. Errors: `equal bearings (b1 == b2), use CIRCLE instead`
+    /// (Tile38 quotes the raw arguments there), `invalid argument '<value>'`.
+    pub fn sector(
+        lat: f64,
+        lon: f64,
+        meters: f64,
+        bearing1: f64,
+        bearing2: f64,
+    ) -> Result<Area, GeoError> {
+        let g = shapes::sector(lat, lon, meters, bearing1, bearing2)?;
+        Ok(Area::Shape(Box::new(g)))
+    }
+
+    /// `BUFFER meters`: the area grown by `meters` (unchanged for zero, negative or NaN).
+    /// A point becomes a circle and a circle a larger one (both exact); a rectangle grows to
+    /// the rectangle holding every point within `meters` of it (exact bounds, square corners,
+    /// all longitudes if that reaches a pole or the antimeridian); any other shape gets
+    /// `geo`'s round-joined planar buffer in a local equirectangular projection about its
+    /// bounding-box centre (close to `meters` for shapes spanning a few degrees; longitudes
+    /// are not wrapped).
+    pub fn with_buffer(self, meters: f64) -> Area {
+        if meters.is_nan() || meters <= 0.0 {
+            return self;
+        }
+        match self.view() {
+            View::Point(lat, lon) => Area::Circle { lat, lon, meters },
+            View::Cap(c) => Area::Circle {
+                lat: c.lat,
+                lon: c.lon,
+                meters: c.meters + meters,
+            },
+            View::Rect(r) => Area::Rect(buffer_rect(&r, meters)),
+            View::Shape(s, bbox) => Area::Shape(Box::new(shapes::buffered(s, &bbox, meters))),
+        }
+    }
+
+    /// A rectangle covering the whole area (to query the R-tree). For a circle, the exact
+    /// bounding box of the spherical cap (padded by about 0.1 mm), spanning all longitudes
+    /// when it holds a pole or crosses the antimeridian.
+    pub fn bbox(&self) -> Rect {
+        match self.view() {
+            View::Point(lat, lon) => Rect::point(lat, lon),
+            View::Cap(c) => c.bbox(),
+            View::Rect(r) => r,
+            View::Shape(_, bbox) => bbox,
+        }
+    }
+
+    /// INTERSECTS: does the object share any point with the area (edges included)?
+    pub fn intersects(&self, g: &Geometry) -> bool {
+        match self.view() {
+            View::Point(lat, lon) => match g {
+                Geometry::Point { .. } | Geometry::PointZ { .. } => g.center() == (lat, lon),
+                Geometry::Bounds(r) => r.contains_point(lat, lon),
+                Geometry::Object(o) => {
+                    o.bbox.contains_point(lat, lon)
+                        && o.shape.intersects(&geo::Point::new(lon, lat))
+                }
+            },
+            View::Cap(c) => c.intersects(g),
+            View::Rect(r) => match g {
+                Geometry::Point { lat, lon } | Geometry::PointZ { lat, lon, .. } => {
+                    r.contains_point(*lat, *lon)
+                }
+                Geometry::Bounds(b) => r.intersects(b),
+                Geometry::Object(o) => {
+                    r.intersects(&o.bbox)
+                        && (r.contains_rect(&o.bbox) || rect_shape(&r).intersects(&o.shape))
+                }
+            },
+            View::Shape(s, bbox) => {
+                bbox.intersects(&g.bbox()) && s.intersects(&*predicate_shape(g))
+            }
+        }
+    }
+
+    /// WITHIN: is the object entirely inside the area (edges included)? For a circle, every
+    /// vertex of the object must be within the radius (see [`Cap`]); for a rectangle, the
+    /// object's bounding box must be inside it (exact); for a shape, every part of the object
+    /// must be covered (`geo`'s `Covers`) by one member of the area, as Tile38 tests
+    /// collections and multi-geometries.
+    pub fn contains(&self, g: &Geometry) -> bool {
+        match self.view() {
+            View::Point(lat, lon) => g.bbox() == Rect::point(lat, lon),
+            View::Cap(c) => c.contains(g),
+            View::Rect(r) => r.contains_rect(&g.bbox()),
+            View::Shape(s, bbox) => {
+                if !bbox.contains_rect(&g.bbox()) {
+                    return false;
+                }
+                match g {
+                    Geometry::Point { lat, lon } | Geometry::PointZ { lat, lon, .. } => {
+                        s.intersects(&geo::Point::new(*lon, *lat))
+                    }
+                    _ => covers_parts(s, &predicate_shape(g)),
+                }
+            }
+        }
+    }
+
+    fn view(&self) -> View<'_> {
+        match self {
+            Area::Point { lat, lon } => View::Point(*lat, *lon),
+            Area::Circle { lat, lon, meters } => View::Cap(Cap {
+                lat: *lat,
+                lon: *lon,
+                meters: *meters,
+            }),
+            Area::Rect(r) => View::Rect(*r),
+            Area::Shape(g) => match &**g {
+                Geometry::Point { lat, lon } | Geometry::PointZ { lat, lon, .. } => {
+                    View::Point(*lat, *lon)
+                }
+                Geometry::Bounds(r) => View::Rect(*r),
+                Geometry::Object(o) => match &o.shape {
+                    geo::Geometry::Point(p) => View::Point(p.y(), p.x()),
+                    s => View::Shape(s, o.bbox),
+                },
+            },
+        }
+    }
+}
+
+/// Whether every part of `g` (the members of collections and multi-geometries) is covered by
+/// one member of `area`.
+fn covers_parts(area: &geo::Geometry<f64>, g: &geo::Geometry<f64>) -> bool {
+    use geo::Geometry as G;
+    match g {
+        G::GeometryCollection(c) => c.iter().all(|m| covers_parts(area, m)),
+        G::MultiPolygon(m) => m.iter().all(|p| member_covers(area, p)),
+        G::MultiLineString(m) => m.iter().all(|l| member_covers(area, l)),
+        G::MultiPoint(m) => m.iter().all(|p| member_covers(area, p)),
+        other => member_covers(area, other),
+    }
+}
+
+/// Whether one member of `area` (itself, if it is not a collection or multi-geometry) covers
+/// `part`.
+fn member_covers<P>(area: &geo::Geometry<f64>, part: &P) -> bool
+where
+    geo::Geometry<f64>: Covers<P>,
+    geo::Polygon<f64>: Covers<P>,
+    geo::LineString<f64>: Covers<P>,
+    geo::Point<f64>: Covers<P>,
+{
+    use geo::Geometry as G;
+    match area {
+        G::GeometryCollection(c) => c.iter().any(|m| member_covers(m, part)),
+        G::MultiPolygon(m) => m.iter().any(|p| p.covers(part)),
+        G::MultiLineString(m) => m.iter().any(|l| l.covers(part)),
+        G::MultiPoint(m) => m.iter().any(|p| p.covers(part)),
+        other => other.covers(part),
+    }
+}
+
+/// The rectangle holding every point within `meters` of `r`: the union of `r` with the cap
+/// boxes of its corners (the widest longitude reach is at a corner's latitude).
+fn buffer_rect(r: &Rect, meters: f64) -> Rect {
+    [
+        (r.min_lat, r.min_lon),
+        (r.min_lat, r.max_lon),
+        (r.max_lat, r.min_lon),
+        (r.max_lat, r.max_lon),
+    ]
+    .into_iter()
+    .map(|(lat, lon)| Cap { lat, lon, meters }.bbox())
+    .fold(*r, |acc, b| acc.union(&b))
+}
+
+/// A rectangle as the simplest `geo` shape (a zero-size one as a point or line, which `geo`'s
+/// predicates handle more robustly than a degenerate rectangle).
+fn rect_shape(r: &Rect) -> geo::Geometry<f64> {
+    let (min, max) = (
+        geo::Coord {
+            x: r.min_lon,
+            y: r.min_lat,
+        },
+        geo::Coord {
+            x: r.max_lon,
+            y: r.max_lat,
+        },
+    );
+    if min == max {
+        geo::Geometry::Point(min.into())
+    } else if min.x == max.x || min.y == max.y {
+        geo::Geometry::Line(geo::Line::new(min, max))
+    } else {
+        geo::Geometry::Rect(r.to_geo())
+    }
+}
+
+/// The object's shape for `geo` predicates (rectangles via [`rect_shape`]).
+pub(super) fn predicate_shape(g: &Geometry) -> Cow<'_, geo::Geometry<f64>> {
+    match g {
+        Geometry::Bounds(r) => Cow::Owned(rect_shape(r)),
+        other => other.shape(),
+    }
+}
+
+/// Lower bound, in metres on the sphere (same haversine as [`haversine_meters`]), of the
+/// distance from `(lat, lon)` to any point of `r`; 0 when the point is inside. Longitudes are
+/// compared the shortest way round (across the antimeridian too). The closest point of a
+/// latitude/longitude box is on the point's own meridian when the box spans its longitude,
+/// else on one of the box's two meridian edges, where it is found in closed form.
+pub fn point_rect_min_meters(lat: f64, lon: f64, r: &Rect) -> f64 {
+    if !(r.min_lat <= r.max_lat && r.min_lon <= r.max_lon) {
+        return 0.0;
+    }
+    let spans = |x: f64| r.min_lon <= x && x <= r.max_lon;
+    let d = if spans(lon) || spans(lon - 360.0) || spans(lon + 360.0) {
+        let nearest = lat.clamp(r.min_lat, r.max_lat);
+        if nearest == lat {
+            return 0.0;
+        }
+        haversine_meters(lat, lon, nearest, lon)
+    } else {
+        meridian_min(lat, lon, r.min_lon, r).min(meridian_min(lat, lon, r.max_lon, r))
+    };
+    if d.is_nan() {
+        return 0.0;
+    }
+    // Shave a hair off so rounding can never lift the bound above the true minimum.
+    d * (1.0 - 1e-12)
+}
+
+/// The smallest haversine distance from `(lat, lon)` to the meridian segment at `edge_lon`
+/// between `r`'s latitudes. Along a meridian, cos(distance) = A·sin ψ + B·cos ψ, which peaks
+/// at ψ0 = atan2(A, B); the segment's minimum is at ψ0 if it lies inside, else at an end.
+fn meridian_min(lat: f64, lon: f64, edge_lon: f64, r: &Rect) -> f64 {
+    let phi = lat.to_radians();
+    let a = phi.sin();
+    let b = phi.cos() * (edge_lon - lon).to_radians().cos();
+    let peak = a.atan2(b).to_degrees();
+    let at = |psi: f64| haversine_meters(lat, lon, psi, edge_lon);
+    let ends = at(r.min_lat).min(at(r.max_lat));
+    if (r.min_lat..=r.max_lat).contains(&peak) {
+        ends.min(at(peak))
+    } else {
+        ends
+    }
+}
+
+/// Distance in metres from `(lat, lon)` to a geometry as NEARBY reports it (Tile38): the
+/// haversine distance to the object's centre (the point itself, or its bounding-box centre).
+pub fn distance_to(lat: f64, lon: f64, g: &Geometry) -> f64 {
+    let (clat, clon) = g.center();
+    haversine_meters(lat, lon, clat, clon)
+}
+
+#[cfg(test)]
+#[path = "area_tests.rs"]
+mod tests;

@@ -1,0 +1,212 @@
+//! Oracle tests for the spatial searches: random points and rectangles in a real server
+//! (in-process, through exec), every query compared with a brute-force scan over all objects:
+//! ids and order for NEARBY, ids for WITHIN and INTERSECTS, and cursors paging through exactly
+//! the same set.
+
+use std::collections::BTreeSet;
+
+use meridian::cmd::Session;
+use meridian::config::Config;
+use meridian::exec::{Origin, Server};
+use meridian::geo::haversine_meters;
+use meridian::protocol::{Reply, Request, SearchReply};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Obj {
+    Point(f64, f64),
+    Rect(f64, f64, f64, f64),
+}
+
+fn point() -> impl Strategy<Value = Obj> {
+    let lat = prop_oneof![3 => 30.0..31.0f64, 1 => -89.9..89.9f64];
+    let lon = prop_oneof![3 => -100.0..-99.0f64, 1 => -180.0..180.0f64, 1 => 179.0..180.0f64];
+    (lat, lon).prop_map(|(a, b)| Obj::Point(a, b))
+}
+
+fn obj() -> impl Strategy<Value = Obj> {
+    // Mostly a small region (so searches find several), sometimes anywhere, including near
+    // the antimeridian and the poles.
+    let lat = prop_oneof![3 => 30.0..31.0f64, 1 => -89.9..89.9f64];
+    let lon = prop_oneof![3 => -100.0..-99.0f64, 1 => -180.0..180.0f64, 1 => 179.0..180.0f64];
+    prop_oneof![
+        4 => (lat.clone(), lon.clone()).prop_map(|(a, b)| Obj::Point(a, b)),
+        1 => (lat, lon, 0.0..0.5f64, 0.0..0.5f64).prop_map(|(a, b, h, w)| {
+            Obj::Rect(a, b, (a + h).min(90.0), (b + w).min(180.0))
+        }),
+    ]
+}
+
+struct H {
+    server: Server,
+    session: Session,
+}
+
+impl H {
+    fn new() -> H {
+        let server = Server::new(Config::default(), "/nonexistent/meridian.toml".into());
+        server.finish_loading(None);
+        H {
+            server,
+            session: Session::default(),
+        }
+    }
+
+    fn run(&mut self, args: &[String]) -> Reply {
+        let req = Request::from_strs(args);
+        self.server
+            .execute(&req, &mut self.session, Origin::Client)
+            .reply
+    }
+
+    fn search(&mut self, args: &[String]) -> SearchReply {
+        match self.run(args) {
+            Reply::Search(r) => *r,
+            other => panic!("{args:?} -> {other:?}"),
+        }
+    }
+}
+
+fn strs(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn load(h: &mut H, objs: &[Obj]) {
+    for (i, o) in objs.iter().enumerate() {
+        let id = format!("o{i:03}");
+        let mut args = strs(&["SET", "k", &id]);
+        match *o {
+            Obj::Point(a, b) => args.extend(strs(&["POINT", &a.to_string(), &b.to_string()])),
+            Obj::Rect(a, b, c, d) => args.extend(
+                [
+                    "BOUNDS",
+                    &a.to_string(),
+                    &b.to_string(),
+                    &c.to_string(),
+                    &d.to_string(),
+                ]
+                .map(String::from),
+            ),
+        }
+        assert_eq!(h.run(&args), Reply::Ok);
+    }
+}
+
+fn center(o: &Obj) -> (f64, f64) {
+    match *o {
+        Obj::Point(a, b) => (a, b),
+        Obj::Rect(a, b, c, d) => ((a + c) / 2.0, (b + d) / 2.0),
+    }
+}
+
+fn ids(r: &SearchReply) -> Vec<String> {
+    r.items.iter().map(|i| i.id.clone()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Points only: for other shapes NEARBY measures to the nearest point of the shape, and a
+    /// brute force of that would be the code under test.
+    #[test]
+    fn nearby_matches_a_sorted_brute_force(
+        objs in proptest::collection::vec(point(), 1..120),
+        q in (29.5..31.5f64, -100.5..-98.5f64),
+        k in 1usize..30,
+        radius in prop_oneof![Just(None), (1000.0..200_000.0f64).prop_map(Some)],
+    ) {
+        let mut h = H::new();
+        load(&mut h, &objs);
+        let mut expect: Vec<(f64, String)> = objs.iter().enumerate().map(|(i, o)| {
+            let (a, b) = center(o);
+            (haversine_meters(q.0, q.1, a, b), format!("o{i:03}"))
+        }).collect();
+        expect.retain(|(d, _)| radius.is_none_or(|r| *d <= r));
+        expect.sort_by(|x, y| x.0.total_cmp(&y.0).then_with(|| x.1.cmp(&y.1)));
+        expect.truncate(k);
+        let mut args = strs(&["NEARBY", "k", "LIMIT", &k.to_string(), "DISTANCE", "IDS", "POINT", &q.0.to_string(), &q.1.to_string()]);
+        if let Some(r) = radius {
+            args.push(r.to_string());
+        }
+        let got = h.search(&args);
+        prop_assert_eq!(ids(&got), expect.iter().map(|e| e.1.clone()).collect::<Vec<_>>());
+        for (item, (d, _)) in got.items.iter().zip(&expect) {
+            prop_assert!((item.distance.unwrap() - d).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn within_and_intersects_bounds_and_circles_match_brute_force(
+        objs in proptest::collection::vec(obj(), 1..120),
+        q in (29.8..31.0f64, -100.2..-99.0f64, 0.05..0.8f64, 0.05..0.8f64),
+        meters in 1000.0..80_000.0f64,
+    ) {
+        let mut h = H::new();
+        load(&mut h, &objs);
+        let (a, b, c, d) = (q.0, q.1, q.0 + q.2, q.1 + q.3);
+        let in_rect = |lat: f64, lon: f64| lat >= a && lat <= c && lon >= b && lon <= d;
+        let mut within = BTreeSet::new();
+        let mut inter = BTreeSet::new();
+        let mut circle = BTreeSet::new();
+        for (i, o) in objs.iter().enumerate() {
+            let id = format!("o{i:03}");
+            match *o {
+                Obj::Point(la, lo) => {
+                    if in_rect(la, lo) { within.insert(id.clone()); inter.insert(id.clone()); }
+                    if haversine_meters(a, b, la, lo) <= meters { circle.insert(id); }
+                }
+                Obj::Rect(la, lo, la2, lo2) => {
+                    if in_rect(la, lo) && in_rect(la2, lo2) { within.insert(id.clone()); }
+                    if la <= c && la2 >= a && lo <= d && lo2 >= b { inter.insert(id); }
+                }
+            }
+        }
+        let bounds = [a, b, c, d].map(|v| v.to_string());
+        let mut w = strs(&["WITHIN", "k", "LIMIT", "1000", "IDS", "BOUNDS"]);
+        w.extend(bounds.iter().cloned());
+        prop_assert_eq!(ids(&h.search(&w)).into_iter().collect::<BTreeSet<_>>(), within);
+        let mut x = strs(&["INTERSECTS", "k", "LIMIT", "1000", "IDS", "BOUNDS"]);
+        x.extend(bounds.iter().cloned());
+        prop_assert_eq!(ids(&h.search(&x)).into_iter().collect::<BTreeSet<_>>(), inter);
+        // Circles: points only (the oracle for shapes would be the code under test).
+        let circ = h.search(&strs(&["WITHIN", "k", "LIMIT", "1000", "IDS", "CIRCLE", &a.to_string(), &b.to_string(), &meters.to_string()]));
+        let got: BTreeSet<String> = ids(&circ).into_iter()
+            .filter(|id| matches!(objs[id[1..].parse::<usize>().unwrap()], Obj::Point(..)))
+            .collect();
+        prop_assert_eq!(got, circle);
+    }
+
+    #[test]
+    fn cursors_page_through_exactly_the_same_set(
+        objs in proptest::collection::vec(obj(), 1..150),
+        page in 1usize..20,
+    ) {
+        let mut h = H::new();
+        load(&mut h, &objs);
+        let full = |h: &mut H| ids(&h.search(&strs(&["INTERSECTS", "k", "LIMIT", "100000", "IDS", "BOUNDS", "-90", "-180", "90", "180"])));
+        let all = full(&mut h);
+        prop_assert_eq!(all.len(), objs.len());
+        for cmd in ["INTERSECTS", "NEARBY", "SCAN"] {
+            let mut seen = Vec::new();
+            let mut cursor = 0u64;
+            loop {
+                let mut args = strs(&[cmd, "k", "CURSOR", &cursor.to_string(), "LIMIT", &page.to_string(), "IDS"]);
+                match cmd {
+                    "INTERSECTS" => args.extend(strs(&["BOUNDS", "-90", "-180", "90", "180"])),
+                    "NEARBY" => args.extend(strs(&["POINT", "30.5", "-99.5"])),
+                    _ => {}
+                }
+                let r = h.search(&args);
+                prop_assert!(r.items.len() <= page);
+                seen.extend(ids(&r));
+                if r.cursor == 0 { break; }
+                cursor = r.cursor;
+            }
+            let mut sorted = seen.clone();
+            sorted.sort();
+            sorted.dedup();
+            prop_assert_eq!(sorted.len(), seen.len(), "{} repeated an id", cmd);
+            prop_assert_eq!(seen.len(), objs.len(), "{} missed ids", cmd);
+        }
+    }
+}
