@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the hot store paths: inserting points (index upkeep included), bulk
-//! loading the R-tree, a bounding-box query, and GeoJSON parsing.
+//! loading the R-tree, a bounding-box query, the nearest-neighbour walk, a circle search with
+//! its exact predicate, and GeoJSON parsing.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use meridian::geo::{Geometry, Rect};
@@ -56,6 +57,31 @@ fn bench_store(c: &mut Criterion) {
     };
     c.bench_function("index_intersecting_2x2_degrees_of_100k", |b| {
         b.iter(|| black_box(col.intersecting(&q).count()))
+    });
+    c.bench_function("nearby_10_of_100k", |b| {
+        b.iter(|| {
+            black_box(
+                col.nearby(black_box(30.0), black_box(-100.0))
+                    .take(10)
+                    .count(),
+            )
+        })
+    });
+    let circle = meridian::geo::Area::Circle {
+        lat: 30.0,
+        lon: -100.0,
+        meters: 100_000.0,
+    };
+    c.bench_function("within_circle_100km_of_100k", |b| {
+        b.iter(|| {
+            let bbox = circle.bbox();
+            black_box(
+                col.intersecting(&bbox)
+                    .filter_map(|id| col.get(id).and_then(|o| o.geometry()))
+                    .filter(|g| circle.contains(g))
+                    .count(),
+            )
+        })
     });
     let poly = r#"{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[-112.1,33.4],[-112.0,33.4],[-112.0,33.5],[-112.1,33.5],[-112.1,33.4]]]},"properties":{"name":"zone"}}"#;
     c.bench_function("geojson_parse_feature_polygon", |b| {
