@@ -138,7 +138,6 @@ pub fn set(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
     for (name, value) in opts.fields {
         obj.fields.set(name, value);
     }
-    obj.fields.shrink();
     if ctx.logging {
         ctx.log.push(set_args(key, id, &obj));
     }
@@ -307,12 +306,10 @@ pub fn fset(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
     let col = db.get_mut(key).expect("checked above");
     let changed = col
         .modify(id, |o| {
-            let n = pairs
+            pairs
                 .into_iter()
                 .filter(|(n, v)| o.fields.set(n, v.clone()))
-                .count();
-            o.fields.shrink();
-            n
+                .count()
         })
         .unwrap_or(0);
     if changed > 0 {

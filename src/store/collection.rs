@@ -18,7 +18,9 @@ use crate::geo::{distance_to, point_rect_min_meters, Geometry, Rect};
 /// One collection.
 #[derive(Debug, Default)]
 pub struct Collection {
-    objects: BTreeMap<CompactString, Object>,
+    /// Boxed so the map's nodes stay small: a B-tree node holds eleven entries whether or not
+    /// they are used, and a pointer is a third of an object.
+    objects: BTreeMap<CompactString, Box<Object>>,
     /// Everything computed from `objects`, kept apart so it can be updated while an object in
     /// `objects` is borrowed.
     d: Derived,
@@ -130,11 +132,11 @@ impl Collection {
     pub fn set(&mut self, id: &str, obj: Object) -> Option<Object> {
         // One tree walk when the id exists: replace in place.
         let (old, new) = match self.objects.get_mut(id) {
-            Some(slot) => (Some(std::mem::replace(slot, obj)), &*slot),
+            Some(slot) => (Some(std::mem::replace(&mut **slot, obj)), &**slot),
             None => {
                 let key = CompactString::from(id);
-                let slot = self.objects.entry(key).or_insert(obj);
-                (None, &*slot)
+                let slot = self.objects.entry(key).or_insert_with(|| Box::new(obj));
+                (None, &**slot)
             }
         };
         if let Some(o) = &old {
@@ -147,7 +149,7 @@ impl Collection {
     /// Changes an object in place through `change`, keeping every derived structure right.
     /// Returns None (and calls nothing) when the id is missing.
     pub fn modify<R>(&mut self, id: &str, change: impl FnOnce(&mut Object) -> R) -> Option<R> {
-        let obj = self.objects.get_mut(id)?;
+        let obj: &mut Object = self.objects.get_mut(id)?;
         self.d.account(id, obj, false);
         let result = change(obj);
         self.d.account(id, obj, true);
@@ -160,7 +162,7 @@ impl Collection {
     }
 
     fn take(&mut self, id: &str) -> Option<Object> {
-        let old = self.objects.remove(id)?;
+        let old = *self.objects.remove(id)?;
         self.d.account(id, &old, false);
         Some(old)
     }
@@ -178,7 +180,7 @@ impl Collection {
 
     /// The object with this id.
     pub fn get(&self, id: &str) -> Option<&Object> {
-        self.objects.get(id)
+        self.objects.get(id).map(|o| &**o)
     }
 
     /// Mutable access for in-place changes that keep geometry, fields' names and expiry
@@ -208,7 +210,7 @@ impl Collection {
         };
         self.objects
             .range((lower, Bound::Unbounded))
-            .map(|(k, v)| (k.as_str(), v))
+            .map(|(k, v)| (k.as_str(), &**v))
     }
 
     /// Objects in descending id order, starting before `before` (exclusive) or from the end.
@@ -223,7 +225,7 @@ impl Collection {
         self.objects
             .range((Bound::Unbounded, upper))
             .rev()
-            .map(|(k, v)| (k.as_str(), v))
+            .map(|(k, v)| (k.as_str(), &**v))
     }
 
     /// Ids whose bounding box intersects `rect` (candidates for an exact test).
@@ -238,7 +240,7 @@ impl Collection {
         let exact = move |id: &str| {
             self.objects
                 .get(id)
-                .and_then(Object::geometry)
+                .and_then(|o| o.geometry())
                 .map_or(f64::INFINITY, |g| distance_to(lat, lon, g))
         };
         self.d
@@ -246,7 +248,7 @@ impl Collection {
             .nearest(bound, exact)
             .filter_map(move |(id, d)| {
                 let (key, obj) = self.objects.get_key_value(id)?;
-                Some((key.as_str(), obj, d))
+                Some((key.as_str(), &**obj, d))
             })
     }
 
@@ -261,14 +263,14 @@ impl Collection {
             return self
                 .objects
                 .values()
-                .filter_map(Object::bbox)
+                .filter_map(|o| o.bbox())
                 .reduce(|a, b| a.union(&b));
         }
         // The index holds f32 boxes; recompute exactly from the objects at the tree's corners
         // would need a walk, so union the exact boxes of the candidates on the border instead.
         let approx = self.d.index.bounds()?;
         self.intersecting(&approx)
-            .filter_map(|id| self.objects.get(id).and_then(Object::bbox))
+            .filter_map(|id| self.objects.get(id).and_then(|o| o.bbox()))
             .reduce(|a, b| a.union(&b))
     }
 

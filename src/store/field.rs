@@ -94,20 +94,23 @@ pub fn format_number(n: f64) -> String {
 }
 
 /// An object's fields, sorted by name; at most one entry per name and never a zero value.
+/// A boxed slice (two words, no spare capacity): objects are many and fields rarely change.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Fields(Vec<(CompactString, FieldValue)>);
+pub struct Fields(Box<[(CompactString, FieldValue)]>);
 
 impl Fields {
     /// No fields.
     pub fn new() -> Fields {
-        Fields(Vec::new())
+        Fields(Box::default())
     }
 
     /// Sets (or, for a zero value, removes) one field. Returns true if anything changed.
     pub fn set(&mut self, name: &str, value: FieldValue) -> bool {
         match self.0.binary_search_by(|(n, _)| n.as_str().cmp(name)) {
             Ok(i) if value.is_zero() => {
-                self.0.remove(i);
+                let mut v = std::mem::take(&mut self.0).into_vec();
+                v.remove(i);
+                self.0 = v.into_boxed_slice();
                 true
             }
             Ok(i) => {
@@ -117,7 +120,9 @@ impl Fields {
             }
             Err(_) if value.is_zero() => false,
             Err(i) => {
-                self.0.insert(i, (CompactString::from(name), value));
+                let mut v = std::mem::take(&mut self.0).into_vec();
+                v.insert(i, (CompactString::from(name), value));
+                self.0 = v.into_boxed_slice();
                 true
             }
         }
@@ -144,11 +149,6 @@ impl Fields {
     /// True when no field is set.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
-    }
-
-    /// Releases spare capacity (objects live long; the vector is rarely grown again).
-    pub fn shrink(&mut self) {
-        self.0.shrink_to_fit();
     }
 
     /// Approximate heap bytes.

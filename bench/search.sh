@@ -1,0 +1,457 @@
+#!/usr/bin/env bash
+# Whole-server search benchmark: Meridian vs Redis, driven by redis-benchmark.
+#
+#   bash bench/search.sh                 # N=1000000 points
+#   N=100000 bash bench/search.sh        # smaller run
+#
+# Environment (see bench/README.md for the full list):
+#   N, SEED, SKIP_BUILD, MERIDIAN_BIN, KEEP_TMP, TMPDIR   as for bench/load.sh
+#   CLIENTS             redis-benchmark connections (default 50)
+#   PIPELINE            pipeline depth of the second run of every line (16)
+#   REQUESTS            most requests of a -P 1 run (20000)
+#   REQUESTS_PIPELINED  most requests of a -P $PIPELINE run (100000)
+#   RUN_SECONDS         aim for at most about this long per run (10): slow
+#                       queries get fewer requests (adaptive -n, see below)
+#   RUN_TIMEOUT         hard limit of one redis-benchmark run in seconds (600)
+#   CENTER_LAT/LON      where to search (80 / 0); SNAP_CENTER=1 (default)
+#                       moves the centre onto the stored point nearest to it
+#   NEARBY_K, CIRCLE_KM, BOX_KM   the lines ("1 10 100", "1 10 100", "20 200")
+#   NEARBY_RADIUS_KM    Redis radius for the k-nearest lines (20000)
+#   TIGHT_NEARBY=0      skip the extra Redis k-nearest rows with a tight radius
+#   PIN=1               pin the servers to CPU 1 and redis-benchmark to CPU 0
+#
+# What it does:
+#   1. builds meridian and installs redis-server/redis-tools if missing;
+#   2. generates N points with gen_resp.py (as bench/load.sh does) and loads
+#      them into meridian (default flags, AOF in a temporary directory) and
+#      redis-server (--save '' --appendonly no) with `redis-cli --pipe`; both
+#      servers stay up for the query phase, which only ever drives one of them
+#      at a time;
+#   3. for every line (k-nearest, circles, boxes) runs the query once with
+#      redis-cli on both servers to count (and compare) the results, then
+#      redis-benchmark -c $CLIENTS -P 1 and -P $PIPELINE against each server;
+#   4. prints Markdown tables and writes them to bench/results/search-<date>.md.
+set -euo pipefail
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+N=${N:-1000000}
+SEED=${SEED:-1}
+START_TIMEOUT=${START_TIMEOUT:-60}
+LOAD_TIMEOUT=${LOAD_TIMEOUT:-1800}
+MERIDIAN_BIN=${MERIDIAN_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/meridian}
+KEY=bench
+
+CLIENTS=${CLIENTS:-50}
+PIPELINE=${PIPELINE:-16}
+REQUESTS=${REQUESTS:-20000}
+REQUESTS_PIPELINED=${REQUESTS_PIPELINED:-100000}
+RUN_SECONDS=${RUN_SECONDS:-10}
+RUN_TIMEOUT=${RUN_TIMEOUT:-600}
+QUERY_TIMEOUT=${QUERY_TIMEOUT:-120}
+CENTER_LAT=${CENTER_LAT:-80}
+CENTER_LON=${CENTER_LON:-0}
+SNAP_CENTER=${SNAP_CENTER:-1}
+NEARBY_K=${NEARBY_K:-1 10 100}
+CIRCLE_KM=${CIRCLE_KM:-1 10 100}
+BOX_KM=${BOX_KM:-20 200}
+NEARBY_RADIUS_KM=${NEARBY_RADIUS_KM:-20000}
+TIGHT_NEARBY=${TIGHT_NEARBY:-1}
+PIN=${PIN:-0}
+
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$ROOT/bench/lib.sh"
+
+posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer (got '$2')"; }
+posint N "$N"
+for v in CLIENTS PIPELINE REQUESTS REQUESTS_PIPELINED RUN_SECONDS RUN_TIMEOUT QUERY_TIMEOUT \
+    NEARBY_RADIUS_KM; do
+    posint "$v" "${!v}"
+done
+for k in $NEARBY_K; do posint NEARBY_K "$k"; done
+for r in $CIRCLE_KM $BOX_KM; do
+    if ! [[ $r =~ ^[0-9]+([.][0-9]+)?$ ]] || ! awk -v r="$r" 'BEGIN { exit !(r > 0) }'; then
+        die "CIRCLE_KM / BOX_KM take positive numbers (got '$r')"
+    fi
+done
+for v in CENTER_LAT CENTER_LON; do
+    [[ ${!v} =~ ^-?[0-9]+([.][0-9]+)?$ ]] || die "$v must be a decimal number (got '${!v}')"
+done
+if [ "${BASH_VERSINFO[0]}" -lt 5 ]; then die "bash >= 5 needed (EPOCHREALTIME)"; fi
+
+SERVER_PIN=()
+CLIENT_PIN=()
+if [ "$PIN" = 1 ]; then
+    command -v taskset >/dev/null 2>&1 || die "PIN=1 needs taskset (util-linux)"
+    [ "$(nproc)" -ge 2 ] || die "PIN=1 needs at least 2 CPUs"
+    SERVER_PIN=(taskset -c 1)
+    CLIENT_PIN=(taskset -c 0)
+fi
+
+# ---------------------------------------------------------------------------
+# 1. prerequisites, 2. data
+# ---------------------------------------------------------------------------
+prepare redis-server redis-cli redis-benchmark
+make_workdir
+generate_points
+pick_ports
+
+MERIDIAN_ARGS=(-h 127.0.0.1 -p "$MPORT" -d "$MDIR" -q)
+"${SERVER_PIN[@]}" "$MERIDIAN_BIN" "${MERIDIAN_ARGS[@]}" >>"$TMP/meridian.log" 2>&1 &
+MPID=$!
+PIDS+=("$MPID")
+wait_pong meridian "$MPORT" "$MPID" "$START_TIMEOUT" || { show_log "$TMP/meridian.log"; exit 1; }
+pipe_load meridian "$MPORT" "$TMP/meridian.resp"
+M_LOAD_S=$LOAD_S
+
+# Redis needs no durability for a read benchmark.
+REDIS_ARGS=(--bind 127.0.0.1 --port "$RPORT" --dir "$RDIR" --save '' --appendonly no
+    --daemonize no --logfile "$TMP/redis.log")
+"${SERVER_PIN[@]}" redis-server "${REDIS_ARGS[@]}" >>"$TMP/redis.log" 2>&1 &
+RPID=$!
+PIDS+=("$RPID")
+wait_pong redis "$RPORT" "$RPID" "$START_TIMEOUT" || { show_log "$TMP/redis.log"; exit 1; }
+pipe_load redis "$RPORT" "$TMP/redis.resp"
+R_LOAD_S=$LOAD_S
+rm -f "$TMP/meridian.resp" "$TMP/redis.resp"
+
+M_COUNT=$(rcli "$MPORT" SCAN "$KEY" COUNT | tr -d '\r' | tail -n 1 || true)
+R_COUNT=$(rcli "$RPORT" ZCARD "$KEY" | tail -n 1 || true)
+[ "$R_COUNT" = "$N" ] || die "redis ZCARD $KEY = '$R_COUNT', expected $N"
+if [ "$M_COUNT" = "$N" ]; then
+    M_CHECK="SCAN $KEY COUNT = $N"
+else
+    M_CHECK="NOT verified: SCAN $KEY COUNT replied '$M_COUNT', expected $N"
+    log "WARNING: meridian $M_CHECK"
+fi
+M_RSS=$(rss_kb "$MPID")
+R_RSS=$(rss_kb "$RPID")
+M_THREADS=$(find "/proc/$MPID/task" -mindepth 1 -maxdepth 1 | wc -l)
+
+# ---------------------------------------------------------------------------
+# 3. the query centre and the lines
+# ---------------------------------------------------------------------------
+# qcli PORT ARGS...: one query with a longer deadline than rcli (a whole-key
+# GEOSEARCH over N points takes a while).
+qcli() {
+    local port=$1; shift
+    timeout "$QUERY_TIMEOUT" redis-cli -h 127.0.0.1 -p "$port" "$@" 2>&1
+}
+isnum() { [[ $1 =~ ^-?[0-9]+([.][0-9]+)?$ ]]; }
+
+LAT=$CENTER_LAT
+LON=$CENTER_LON
+CENTER_NOTE="($LAT, $LON) as given"
+if [ "$SNAP_CENTER" = 1 ]; then
+    reply=$(rcli "$MPORT" NEARBY "$KEY" LIMIT 1 IDS POINT "$CENTER_LAT" "$CENTER_LON" | tr -d '\r')
+    CENTER_ID=$(sed -n 2p <<<"$reply")
+    [[ $CENTER_ID =~ ^p[0-9]+$ ]] || die "meridian NEARBY for the centre replied: $reply"
+    reply=$(rcli "$MPORT" GET "$KEY" "$CENTER_ID" POINT | tr -d '\r')
+    LAT=$(sed -n 1p <<<"$reply")
+    LON=$(sed -n 2p <<<"$reply")
+    if ! isnum "$LAT" || ! isnum "$LON"; then die "meridian GET $KEY $CENTER_ID POINT replied: $reply"; fi
+    R_POS=$(rcli "$RPORT" GEOPOS "$KEY" "$CENTER_ID" | tr '\n' ' ')
+    CENTER_NOTE="stored point $CENTER_ID, the nearest to ($CENTER_LAT, $CENTER_LON); Redis GEOPOS (lon lat): ${R_POS% }"
+fi
+log "query centre: lat $LAT lon $LON — $CENTER_NOTE"
+
+# Parallel arrays, one entry per line of the report.
+LABEL=()     # row label
+MCMD=()      # meridian command (words separated by single spaces)
+RCMD=()      # redis command
+MREUSE=()    # index of the line whose meridian runs this row repeats ("" = own runs)
+
+add_line() { # label meridian-cmd redis-cmd [reuse-index]
+    LABEL+=("$1")
+    MCMD+=("$2")
+    RCMD+=("$3")
+    MREUSE+=("${4:-}")
+}
+
+NEARBY_IDX=()
+for k in $NEARBY_K; do
+    NEARBY_IDX+=("${#LABEL[@]}")
+    add_line "NEARBY k=$k" \
+        "NEARBY $KEY LIMIT $k IDS POINT $LAT $LON" \
+        "GEOSEARCH $KEY FROMLONLAT $LON $LAT BYRADIUS $NEARBY_RADIUS_KM km ASC COUNT $k"
+done
+if [ "$TIGHT_NEARBY" = 1 ]; then
+    # Redis' GEOSEARCH ... COUNT k collects and sorts every member in the radius
+    # before it keeps k, so a whole-earth radius costs O(N) per query. As Redis'
+    # best case, repeat each k-nearest line with a radius just above the k-th
+    # neighbour's distance (known from the data beforehand, which a real client
+    # would not know); the meridian column repeats the line above.
+    i=0
+    for k in $NEARBY_K; do
+        reply=$(qcli "$RPORT" GEOSEARCH "$KEY" FROMLONLAT "$LON" "$LAT" BYRADIUS "$NEARBY_RADIUS_KM" km \
+            ASC COUNT "$k" WITHDIST | tr -d '\r')
+        dk=$(tail -n 1 <<<"$reply")
+        isnum "$dk" || die "redis GEOSEARCH ... WITHDIST replied: $(head -n 3 <<<"$reply")"
+        rk=$(awk -v d="$dk" 'BEGIN { r = d * 1.1; r = (r == int(r)) ? r : int(r) + 1; if (r < 1) r = 1; print r }')
+        idx=${NEARBY_IDX[$i]}
+        add_line "↳ NEARBY k=$k, Redis radius $rk km (k-th at $dk km)" \
+            "${MCMD[$idx]}" \
+            "GEOSEARCH $KEY FROMLONLAT $LON $LAT BYRADIUS $rk km ASC COUNT $k" "$idx"
+        i=$((i + 1))
+    done
+fi
+for r in $CIRCLE_KM; do
+    m=$(awk -v r="$r" 'BEGIN { printf "%.0f", r * 1000 }')
+    add_line "WITHIN circle $r km" \
+        "WITHIN $KEY LIMIT 1000000 IDS CIRCLE $LAT $LON $m" \
+        "GEOSEARCH $KEY FROMLONLAT $LON $LAT BYRADIUS $r km"
+done
+for b in $BOX_KM; do
+    # Meridian BOUNDS with the same extent as Redis' BYBOX b b km: latitude
+    # +-(b/2)/R, longitude such that the great-circle distance along the centre's
+    # parallel is b/2 (R = Redis' 6372797.560856 m). Redis measures the
+    # longitude distance at each member's own latitude, so its box is a slightly
+    # curved lon/lat shape: counts can differ a little near the east/west edges.
+    bounds=$(python3 - "$LAT" "$LON" "$b" <<'PY'
+import math, sys
+lat, lon, km = (float(x) for x in sys.argv[1:4])
+R = 6372797.560856
+half = km * 1000 / 2
+dlat = math.degrees(half / R)
+s = math.sin(half / (2 * R)) / math.cos(math.radians(lat))
+if s >= 1:
+    sys.exit("box too wide at this latitude")
+dlon = math.degrees(2 * math.asin(s))
+b = (lat - dlat, lon - dlon, lat + dlat, lon + dlon)
+if b[0] < -85.05112878 or b[2] > 85.05112878 or b[1] < -180 or b[3] > 180:
+    sys.exit("box leaves the lon/lat range (antimeridian or poles): %r" % (b,))
+print("%.6f %.6f %.6f %.6f" % b)
+PY
+) || die "cannot compute a ${b} km box around ($LAT, $LON)"
+    add_line "WITHIN bounds ${b}x${b} km" \
+        "WITHIN $KEY LIMIT 1000000 IDS BOUNDS $bounds" \
+        "GEOSEARCH $KEY FROMLONLAT $LON $LAT BYBOX $b $b km"
+done
+
+# ---------------------------------------------------------------------------
+# result counts: every query once with redis-cli on both servers
+# ---------------------------------------------------------------------------
+# count_ids NAME PORT IDFILE CMD...: runs the query, writes the sorted ids to
+# IDFILE, sets CNT (or CNT_ERR to the reply when it is not a plain list of ids).
+count_ids() {
+    local name=$1 port=$2 file=$3 out; shift 3
+    CNT="" CNT_ERR=""
+    out=$(qcli "$port" "$@" | tr -d '\r') || true
+    # A reply is: an optional cursor (meridian), then ids; anything else is an error.
+    if grep -qvE '^(p[0-9]+|[0-9]+|)$' <<<"$out"; then
+        CNT_ERR=$(grep -vE '^(p[0-9]+|[0-9]+|)$' <<<"$out" | head -n 1 | cut -c1-200)
+        log "$name error: $* -> $CNT_ERR"
+        : >"$file"
+        return 0
+    fi
+    { grep -E '^p[0-9]+$' <<<"$out" || true; } | sort >"$file"
+    CNT=$(wc -l <"$file")
+}
+
+declare -A RES   # "<line>:m" / "<line>:r" / "<line>:common" / "<line>:merr" / "<line>:rerr"
+for i in "${!LABEL[@]}"; do
+    read -ra mc <<<"${MCMD[$i]}"
+    read -ra rcmd <<<"${RCMD[$i]}"
+    count_ids meridian "$MPORT" "$TMP/m.ids" "${mc[@]}"
+    RES[$i:m]=$CNT RES[$i:merr]=$CNT_ERR
+    count_ids redis "$RPORT" "$TMP/r.ids" "${rcmd[@]}"
+    RES[$i:r]=$CNT RES[$i:rerr]=$CNT_ERR
+    RES[$i:common]=$(comm -12 "$TMP/m.ids" "$TMP/r.ids" | wc -l)
+    log "results ${LABEL[$i]}: meridian ${RES[$i:m]:-error} / redis ${RES[$i:r]:-error} (${RES[$i:common]} ids in common)"
+done
+
+# ---------------------------------------------------------------------------
+# benchmark runs
+# ---------------------------------------------------------------------------
+# bench_run PORT PIPELINE MAXN CMD...: redis-benchmark with an adaptive request
+# count. It starts with CLIENTS requests; while a run takes less than
+# RUN_SECONDS/2 it runs again with min(MAXN, rps * RUN_SECONDS) requests (at
+# least twice as many), at most 6 runs. The last run is the result: sets RB_RPS,
+# RB_N, RB_P50, RB_P99, or RB_ERR.
+bench_run() {
+    local port=$1 p=$2 maxn=$3 n t0 wall rc line next; shift 3
+    RB_RPS="" RB_N="" RB_P50="" RB_P99="" RB_ERR=""
+    n=$CLIENTS
+    [ "$n" -le "$maxn" ] || n=$maxn
+    for _ in 1 2 3 4 5 6; do
+        rc=0
+        t0=$(now)
+        timeout "$RUN_TIMEOUT" "${CLIENT_PIN[@]}" redis-benchmark -h 127.0.0.1 -p "$port" \
+            -c "$CLIENTS" -n "$n" -P "$p" --csv "$@" >"$TMP/rb.out" 2>"$TMP/rb.err" || rc=$?
+        wall=$(elapsed "$t0" "$(now)")
+        if [ "$rc" -ne 0 ]; then
+            if [ "$rc" -eq 124 ]; then
+                RB_ERR="timed out: $n requests not done in ${RUN_TIMEOUT}s"
+            else
+                RB_ERR=$(grep -m 1 'Error from server' "$TMP/rb.err" || true)
+                RB_ERR=${RB_ERR:-redis-benchmark exit $rc: $(head -c 200 "$TMP/rb.err" | tr '\n' ' ')}
+            fi
+            return 0
+        fi
+        # "test","rps","avg","min","p50","p95","p99","max" (the test name is the command)
+        line=$(grep '^"' "$TMP/rb.out" | grep -v '^"test"' | tail -n 1 || true)
+        if [ -z "$line" ]; then
+            RB_ERR="no result line from redis-benchmark: $(head -c 200 "$TMP/rb.err" | tr '\n' ' ')"
+            return 0
+        fi
+        read -r RB_RPS RB_P50 RB_P99 < <(tr -d '"' <<<"$line" | awk -F, '{ print $(NF-6), $(NF-3), $(NF-1) }')
+        RB_N=$n
+        log "    -n $n: ${RB_RPS} ops/s, p50 ${RB_P50} ms (${wall}s)"
+        if [ "$n" -ge "$maxn" ] || awk -v w="$wall" -v t="$RUN_SECONDS" 'BEGIN { exit !(w >= t / 2) }'; then
+            return 0
+        fi
+        # redis-benchmark prints "inf" ops/s when a short run took under its
+        # clock's resolution; then grow tenfold.
+        next=$(awk -v r="$RB_RPS" -v t="$RUN_SECONDS" -v n="$n" -v m="$maxn" 'BEGIN {
+            x = (r ~ /^[0-9]+([.][0-9]*)?$/) ? int(r * t) : 10 * n
+            if (x < 2 * n) x = 2 * n; if (x > m) x = m; print x }')
+        n=$next
+    done
+}
+
+declare -A RUN   # "<line>:<m|r>:<1|P>:<rps|n|p50|p99|err>"
+T_QUERIES=$(now)
+for i in "${!LABEL[@]}"; do
+    read -ra mc <<<"${MCMD[$i]}"
+    read -ra rcmd <<<"${RCMD[$i]}"
+    for mode in 1 P; do
+        if [ "$mode" = 1 ]; then p=1 maxn=$REQUESTS; else p=$PIPELINE maxn=$REQUESTS_PIPELINED; fi
+        for srv in m r; do
+            reuse=${MREUSE[$i]}
+            if [ "$srv" = m ] && [ -n "$reuse" ]; then
+                for f in rps n p50 p99 err; do RUN[$i:m:$mode:$f]=${RUN[$reuse:m:$mode:$f]}; done
+                continue
+            fi
+            if [ "$srv" = m ]; then
+                log "${LABEL[$i]} -P $p: meridian"
+                bench_run "$MPORT" "$p" "$maxn" "${mc[@]}"
+                alive "$MPID" || { show_log "$TMP/meridian.log"; die "meridian died during '${MCMD[$i]}'"; }
+            else
+                log "${LABEL[$i]} -P $p: redis"
+                bench_run "$RPORT" "$p" "$maxn" "${rcmd[@]}"
+                alive "$RPID" || { show_log "$TMP/redis.log"; die "redis died during '${RCMD[$i]}'"; }
+            fi
+            [ -z "$RB_ERR" ] || log "    ERROR: $RB_ERR"
+            RUN[$i:$srv:$mode:rps]=$RB_RPS RUN[$i:$srv:$mode:n]=$RB_N
+            RUN[$i:$srv:$mode:p50]=$RB_P50 RUN[$i:$srv:$mode:p99]=$RB_P99
+            RUN[$i:$srv:$mode:err]=$RB_ERR
+        done
+    done
+done
+QUERY_S=$(elapsed "$T_QUERIES" "$(now)")
+
+# ---------------------------------------------------------------------------
+# 4. report
+# ---------------------------------------------------------------------------
+md_escape() { printf '%s' "${1//|/\\|}"; }
+ops_cell() { # line srv mode
+    local err=${RUN[$1:$2:$3:err]}
+    if [ -n "$err" ]; then printf 'ERROR: %s' "$(md_escape "$err")"; return; fi
+    awk -v r="${RUN[$1:$2:$3:rps]}" 'BEGIN { printf "%.0f", r }'
+}
+ratio_cell() { # line mode
+    [ -z "${RUN[$1:m:$2:err]}${RUN[$1:r:$2:err]}" ] || { printf 'n/a'; return; }
+    fdiv "${RUN[$1:m:$2:rps]}" "${RUN[$1:r:$2:rps]}"
+}
+count_cell() { # line
+    local m=${RES[$1:m]} r=${RES[$1:r]}
+    [ -n "$m" ] || m="ERROR: $(md_escape "${RES[$1:merr]}")"
+    [ -n "$r" ] || r="ERROR: $(md_escape "${RES[$1:rerr]}")"
+    printf '%s / %s (%s common)' "$m" "$r" "${RES[$1:common]}"
+}
+table() { # mode
+    local i
+    printf '| Line | Meridian ops/s | Redis ops/s | Meridian / Redis | Requests (M / R) | Results (M / R) |\n'
+    printf '|---|---:|---:|---:|---:|---:|\n'
+    for i in "${!LABEL[@]}"; do
+        printf '| %s | %s | %s | %s | %s / %s | %s |\n' "${LABEL[$i]}" \
+            "$(ops_cell "$i" m "$1")" "$(ops_cell "$i" r "$1")" "$(ratio_cell "$i" "$1")" \
+            "${RUN[$i:m:$1:n]:-–}" "${RUN[$i:r:$1:n]:-–}" "$(count_cell "$i")"
+    done
+}
+lat_cell() { # line srv mode
+    if [ -n "${RUN[$1:$2:$3:err]}" ]; then printf 'error'; return; fi
+    printf '%s / %s' "${RUN[$1:$2:$3:p50]}" "${RUN[$1:$2:$3:p99]}"
+}
+latency_table() {
+    local i
+    printf '| Line | Meridian -P 1 | Redis -P 1 | Meridian -P %s | Redis -P %s |\n' "$PIPELINE" "$PIPELINE"
+    printf '|---|---:|---:|---:|---:|\n'
+    for i in "${!LABEL[@]}"; do
+        printf '| %s | %s | %s | %s | %s |\n' "${LABEL[$i]}" "$(lat_cell "$i" m 1)" "$(lat_cell "$i" r 1)" \
+            "$(lat_cell "$i" m P)" "$(lat_cell "$i" r P)"
+    done
+}
+commands_table() {
+    local i bt='`'
+    printf '| Line | Meridian | Redis |\n|---|---|---|\n'
+    for i in "${!LABEL[@]}"; do
+        [ -z "${MREUSE[$i]}" ] || { printf '| %s | (as above) | %s |\n' "${LABEL[$i]}" "$bt${RCMD[$i]}$bt"; continue; }
+        printf '| %s | %s | %s |\n' "${LABEL[$i]}" "$bt${MCMD[$i]}$bt" "$bt${RCMD[$i]}$bt"
+    done
+}
+
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if ! git -C "$ROOT" diff --quiet HEAD 2>/dev/null; then REV="$REV (dirty)"; fi
+DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+if [ "$PIN" = 1 ]; then
+    PIN_NOTE="PIN=1: the server under test runs on CPU 1 (meridian therefore with one tokio worker), redis-benchmark on CPU 0."
+else
+    PIN_NOTE="Not pinned: meridian's tokio runtime has a worker per core and can use both cores for queries (shared with redis-benchmark); redis-server executes commands on one thread."
+fi
+
+REPORT=$(cat <<MD
+# Search benchmark: Meridian vs Redis
+
+- Date: $DATE
+- Points: $N (seed $SEED), \`bench/gen_resp.py\`: uniform in lat (±85) and lon (±180) degrees, so
+  points per km² grow as 1/cos(lat) (5.8× the equator's at 80°)
+- Machine: ${CPU:-unknown CPU}, $(nproc) cores, $(uname -sr)
+- Meridian: $REV, \`$(basename "$MERIDIAN_BIN") ${MERIDIAN_ARGS[*]}\` (default flags: AOF on), $M_THREADS threads;
+  loaded in ${M_LOAD_S}s, RSS $(mib "$M_RSS") MiB; data check: $M_CHECK
+- Redis: $(redis-server --version | awk '{ print $3 }' | sed 's/^v=//'), \`--save '' --appendonly no\`;
+  loaded in ${R_LOAD_S}s, RSS $(mib "$R_RSS") MiB; ZCARD $KEY = $N
+- Query centre: lat $LAT, lon $LON — $CENTER_NOTE
+- Client: \`redis-benchmark -h 127.0.0.1 -c $CLIENTS -P 1|$PIPELINE -n <requests> --csv <command>\`, the same
+  command every request. Both servers stay up; one server is driven at a time, line by line.
+  Requests per run are adaptive: start at $CLIENTS and grow (re-running) until a run takes at least
+  $(awk -v t="$RUN_SECONDS" 'BEGIN { print t / 2 }')s or reaches $REQUESTS (-P 1) / $REQUESTS_PIPELINED (-P $PIPELINE) requests; the last run is reported.
+- $PIN_NOTE
+- Results: ids returned by one \`redis-cli\` run of the same command on each server, and how many ids both
+  returned. Meridian: IDS output (the reply is a cursor and the ids); Redis: member names.
+- Query phase: ${QUERY_S}s.
+
+## -c $CLIENTS, -P 1
+
+$(table 1)
+
+## -c $CLIENTS, -P $PIPELINE
+
+$(table P)
+
+Meridian / Redis above 1 means Meridian answered more queries per second.
+
+Redis' \`GEOSEARCH ... BYRADIUS $NEARBY_RADIUS_KM km ASC COUNT k\` (k-nearest with a radius that lets COUNT decide)
+gathers every member within the radius — here all $N — and sorts them before keeping k, so its cost is
+O(N) per query. The ↳ rows give Redis its best case instead: a radius just above the k-th neighbour's
+distance (1.1 ×, rounded up to a whole km), which needs the answer in advance; their Meridian column repeats
+the row above.
+
+## Latency, p50 / p99 (ms, as measured by redis-benchmark)
+
+$(latency_table)
+
+## Commands
+
+$(commands_table)
+MD
+)
+
+mkdir -p "$ROOT/bench/results"
+OUT="$ROOT/bench/results/search-$(date -u +%Y%m%d-%H%M%S).md"
+printf '%s\n' "$REPORT" >"$OUT"
+printf '%s\n' "$REPORT"
+log "report written to ${OUT#"$ROOT"/}"
