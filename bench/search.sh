@@ -8,12 +8,17 @@
 #   N, SEED, SKIP_BUILD, MERIDIAN_BIN, KEEP_TMP, TMPDIR   as for bench/load.sh
 #   CLIENTS             redis-benchmark connections (default 50)
 #   PIPELINE            pipeline depth of the second run of every line (16)
-#   REQUESTS            most requests of a -P 1 run (20000)
-#   REQUESTS_PIPELINED  most requests of a -P $PIPELINE run (100000)
-#   RUN_SECONDS         aim for at most about this long per run (10): slow
-#                       queries get fewer requests (adaptive -n, see below)
+#   REQUESTS            most requests of a -P 1 run (200000)
+#   REQUESTS_PIPELINED  most requests of a -P $PIPELINE run (2000000)
+#   RUN_SECONDS         aim for about this long per run (6): requests are
+#                       adaptive (-n), within the two caps above
 #   RUN_TIMEOUT         hard limit of one redis-benchmark run in seconds (600)
-#   CENTER_LAT/LON      where to search (80 / 0); SNAP_CENTER=1 (default)
+#   SLOW_MS             a query taking this long or more (5) on a server is
+#                       run on one connection there (see "benchmark runs")
+#   CAL_N               requests of the one-connection calibration run (10)
+#   OTHER_WARN          flag runs during which other processes used more than
+#                       this % of a core (15)
+#   CENTER_LAT/LON      where to search (60 / 0); SNAP_CENTER=1 (default)
 #                       moves the centre onto the stored point nearest to it
 #   NEARBY_K, CIRCLE_KM, BOX_KM   the lines ("1 10 100", "1 10 100", "20 200")
 #   NEARBY_RADIUS_KM    Redis radius for the k-nearest lines (20000)
@@ -46,12 +51,15 @@ KEY=bench
 
 CLIENTS=${CLIENTS:-50}
 PIPELINE=${PIPELINE:-16}
-REQUESTS=${REQUESTS:-20000}
-REQUESTS_PIPELINED=${REQUESTS_PIPELINED:-100000}
-RUN_SECONDS=${RUN_SECONDS:-10}
+REQUESTS=${REQUESTS:-200000}
+REQUESTS_PIPELINED=${REQUESTS_PIPELINED:-2000000}
+RUN_SECONDS=${RUN_SECONDS:-6}
 RUN_TIMEOUT=${RUN_TIMEOUT:-600}
 QUERY_TIMEOUT=${QUERY_TIMEOUT:-120}
-CENTER_LAT=${CENTER_LAT:-80}
+SLOW_MS=${SLOW_MS:-5}
+CAL_N=${CAL_N:-10}
+OTHER_WARN=${OTHER_WARN:-15}
+CENTER_LAT=${CENTER_LAT:-60}
 CENTER_LON=${CENTER_LON:-0}
 SNAP_CENTER=${SNAP_CENTER:-1}
 NEARBY_K=${NEARBY_K:-1 10 100}
@@ -67,7 +75,7 @@ source "$ROOT/bench/lib.sh"
 posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer (got '$2')"; }
 posint N "$N"
 for v in CLIENTS PIPELINE REQUESTS REQUESTS_PIPELINED RUN_SECONDS RUN_TIMEOUT QUERY_TIMEOUT \
-    NEARBY_RADIUS_KM; do
+    NEARBY_RADIUS_KM SLOW_MS CAL_N OTHER_WARN; do
     posint "$v" "${!v}"
 done
 for k in $NEARBY_K; do posint NEARBY_K "$k"; done
@@ -156,6 +164,14 @@ if [ "$SNAP_CENTER" = 1 ]; then
     CENTER_NOTE="stored point $CENTER_ID, the nearest to ($CENTER_LAT, $CENTER_LON); Redis GEOPOS (lon lat): ${R_POS% }"
 fi
 log "query centre: lat $LAT lon $LON — $CENTER_NOTE"
+# Redis' GEOSEARCH picks coarser geohash cells beyond 66° and again beyond 80°
+# of latitude (geohashEstimateStepsByRadius), i.e. scans many more candidates.
+LAT_NOTE=""
+if awk -v l="$LAT" 'BEGIN { exit !(l > 66 || l < -66) }'; then
+    LAT_NOTE=". Note: above 66° of latitude (and again above 80°) Redis' GEOSEARCH walks geohash cells
+  twice (four times) as wide and tall, so it examines up to 4× (16×) more members than at lower latitudes"
+    log "WARNING: |lat| > 66: Redis uses coarser geohash cells here (slower than at lower latitudes)"
+fi
 
 # Parallel arrays, one entry per line of the report.
 LABEL=()     # row label
@@ -265,77 +281,172 @@ done
 # ---------------------------------------------------------------------------
 # benchmark runs
 # ---------------------------------------------------------------------------
-# bench_run PORT PIPELINE MAXN CMD...: redis-benchmark with an adaptive request
-# count. It starts with CLIENTS requests; while a run takes less than
-# RUN_SECONDS/2 it runs again with min(MAXN, rps * RUN_SECONDS) requests (at
-# least twice as many), at most 6 runs. The last run is the result: sets RB_RPS,
-# RB_N, RB_P50, RB_P99, or RB_ERR.
-bench_run() {
-    local port=$1 p=$2 maxn=$3 n t0 wall rc line next; shift 3
-    RB_RPS="" RB_N="" RB_P50="" RB_P99="" RB_ERR=""
-    n=$CLIENTS
-    [ "$n" -le "$maxn" ] || n=$maxn
-    for _ in 1 2 3 4 5 6; do
-        rc=0
+# redis-benchmark 7.0 caveat: once every request of a run has been sent, each
+# connection with nothing left to send busy-loops in its write handler, adding
+# the pipeline depth to a 32-bit "requests issued" counter on every turn. When
+# the last replies take long (slow queries, deep pipelines) the counter wraps
+# within tens of seconds, the idle connections send more requests, and the
+# server still executes those after redis-benchmark has exited, stalling the
+# next run. Hence: a query slower than SLOW_MS on a server is run on a single
+# connection (nothing idles), request counts are multiples of the pipeline
+# depth, and after every run the server must answer PING promptly (drain).
+
+HZ=$(getconf CLK_TCK)
+# cpu_sample -> "BUSY OURS" in clock ticks: user+nice+system of the machine,
+# and what the two servers, this shell and its reaped children (redis-benchmark,
+# redis-cli, awk, ...) used. BUSY - OURS is other processes' CPU time.
+cpu_sample() {
+    local busy ours
+    busy=$(awk '/^cpu / { print $2 + $3 + $4 }' /proc/stat)
+    ours=$(cat "/proc/$MPID/stat" "/proc/$RPID/stat" "/proc/$$/stat" 2>/dev/null |
+        awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }')
+    printf '%s %s\n' "$busy" "$ours"
+}
+# other_pct B0 O0 B1 O1 SECONDS -> other processes' CPU, % of one core
+other_pct() {
+    awk -v b0="$1" -v o0="$2" -v b1="$3" -v o1="$4" -v w="$5" -v hz="$HZ" 'BEGIN {
+        f = ((b1 - b0) - (o1 - o0)) / hz; if (f < 0) f = 0
+        printf "%.0f", (w > 0) ? 100 * f / w : 0 }'
+}
+round_up() { awk -v n="$1" -v p="$2" 'BEGIN { n = int(n); if (n < p) n = p; print int((n + p - 1) / p) * p }'; }
+
+# drain PORT: wait (up to RUN_TIMEOUT) until PING is answered within 0.2 s;
+# sets RB_WARN when it was not at once.
+drain() {
+    local port=$1 t0 dt deadline
+    deadline=$(awk -v t="$(now)" -v l="$RUN_TIMEOUT" 'BEGIN { printf "%.6f", t + l }')
+    while :; do
         t0=$(now)
-        timeout "$RUN_TIMEOUT" "${CLIENT_PIN[@]}" redis-benchmark -h 127.0.0.1 -p "$port" \
-            -c "$CLIENTS" -n "$n" -P "$p" --csv "$@" >"$TMP/rb.out" 2>"$TMP/rb.err" || rc=$?
-        wall=$(elapsed "$t0" "$(now)")
-        if [ "$rc" -ne 0 ]; then
-            if [ "$rc" -eq 124 ]; then
-                RB_ERR="timed out: $n requests not done in ${RUN_TIMEOUT}s"
-            else
-                RB_ERR=$(grep -m 1 'Error from server' "$TMP/rb.err" || true)
-                RB_ERR=${RB_ERR:-redis-benchmark exit $rc: $(head -c 200 "$TMP/rb.err" | tr '\n' ' ')}
-            fi
-            return 0
+        timeout 10 redis-cli -h 127.0.0.1 -p "$port" PING >/dev/null 2>&1 || true
+        dt=$(elapsed "$t0" "$(now)")
+        awk -v d="$dt" 'BEGIN { exit !(d < 0.2) }' && return 0
+        if [ -z "$RB_WARN" ]; then
+            RB_WARN="server still busy after the run"
+            log "    WARNING: PING took ${dt}s after the run (requests left over?); waiting"
         fi
+        if awk -v t="$(now)" -v d="$deadline" 'BEGIN { exit !(t > d) }'; then
+            die "server on port $port still busy ${RUN_TIMEOUT}s after a run"
+        fi
+        sleep 0.5
+    done
+}
+
+# rb_once PORT CLIENTS PIPELINE N CMD...: one redis-benchmark run; sets RB_RPS,
+# RB_P50, RB_P99 (ms), RB_WALL (s), RB_OTHER (% of a core used by other
+# processes meanwhile), RB_ERR on failure, RB_WARN (see drain).
+rb_once() {
+    local port=$1 c=$2 p=$3 n=$4 t0 rc=0 line b0 o0 b1 o1; shift 4
+    RB_RPS="" RB_P50="" RB_P99="" RB_ERR="" RB_WALL="" RB_OTHER=""
+    read -r b0 o0 < <(cpu_sample)
+    t0=$(now)
+    timeout "$RUN_TIMEOUT" "${CLIENT_PIN[@]}" redis-benchmark -h 127.0.0.1 -p "$port" \
+        -c "$c" -n "$n" -P "$p" --csv "$@" >"$TMP/rb.out" 2>"$TMP/rb.err" || rc=$?
+    RB_WALL=$(elapsed "$t0" "$(now)")
+    read -r b1 o1 < <(cpu_sample)
+    RB_OTHER=$(other_pct "$b0" "$o0" "$b1" "$o1" "$RB_WALL")
+    if [ "$rc" -ne 0 ]; then
+        if [ "$rc" -eq 124 ]; then
+            RB_ERR="timed out: $n requests not done in ${RUN_TIMEOUT}s"
+        else
+            RB_ERR=$(grep -m 1 'Error from server' "$TMP/rb.err" || true)
+            RB_ERR=${RB_ERR:-redis-benchmark exit $rc: $(head -c 200 "$TMP/rb.err" | tr '\n' ' ')}
+        fi
+    else
         # "test","rps","avg","min","p50","p95","p99","max" (the test name is the command)
         line=$(grep '^"' "$TMP/rb.out" | grep -v '^"test"' | tail -n 1 || true)
         if [ -z "$line" ]; then
             RB_ERR="no result line from redis-benchmark: $(head -c 200 "$TMP/rb.err" | tr '\n' ' ')"
-            return 0
+        else
+            read -r RB_RPS RB_P50 RB_P99 < <(tr -d '"' <<<"$line" | awk -F, '{ print $(NF-6), $(NF-3), $(NF-1) }')
         fi
-        read -r RB_RPS RB_P50 RB_P99 < <(tr -d '"' <<<"$line" | awk -F, '{ print $(NF-6), $(NF-3), $(NF-1) }')
+    fi
+    drain "$port"
+}
+
+# calibrate PORT CMD...: CAL_N requests on one connection; sets CAL_RPS (or
+# CAL_ERR) and SLOW=1 when a query takes SLOW_MS or more.
+calibrate() {
+    local port=$1; shift
+    RB_WARN=""
+    rb_once "$port" 1 1 "$CAL_N" "$@"
+    CAL_RPS=$RB_RPS CAL_ERR=$RB_ERR SLOW=0
+    [ -z "$CAL_ERR" ] || return 0
+    if [[ $CAL_RPS =~ ^[0-9]+([.][0-9]*)?$ ]] && awk -v r="$CAL_RPS" -v s="$SLOW_MS" 'BEGIN { exit !(r * s < 1000) }'; then
+        SLOW=1
+    fi
+    log "    calibration, one connection: ${CAL_RPS} ops/s$([ "$SLOW" = 0 ] || echo " (slow: one connection for this server and line)")"
+}
+
+# bench_mode PORT PIPELINE MAXN CMD...: the measured run, after calibrate.
+# Normal: CLIENTS connections; adaptive request count: start at about half a
+# second's worth (from the calibration, at least CLIENTS), and while a run takes
+# less than RUN_SECONDS/2 run again with min(MAXN, ops/s * RUN_SECONDS) (at
+# least double), at most 6 runs; the last one counts. Slow (SLOW=1): one run on
+# one connection of about RUN_SECONDS. Sets RB_* (as rb_once), RB_N, RB_C.
+bench_mode() {
+    local port=$1 p=$2 maxn=$3 n next; shift 3
+    RB_WARN=""
+    maxn=$(round_up "$maxn" "$p")
+    if [ "$SLOW" = 1 ]; then
+        RB_C=1
+        n=$(awk -v r="$CAL_RPS" -v t="$RUN_SECONDS" -v m="$maxn" 'BEGIN { x = r * t; print (x > m) ? m : x }')
+        RB_N=$(round_up "$n" "$p")
+        rb_once "$port" 1 "$p" "$RB_N" "$@"
+        [ -n "$RB_ERR" ] || log "    -c 1 -n $RB_N: ${RB_RPS} ops/s, p50 ${RB_P50} ms (${RB_WALL}s, other CPU ${RB_OTHER}%)"
+        return 0
+    fi
+    RB_C=$CLIENTS
+    n=$(awk -v r="$CAL_RPS" -v c="$CLIENTS" -v m="$maxn" 'BEGIN {
+        x = (r ~ /^[0-9]+([.][0-9]*)?$/) ? int(r / 2) : m; if (x < c) x = c; print (x > m) ? m : x }')
+    n=$(round_up "$n" "$p")
+    for _ in 1 2 3 4 5 6; do
         RB_N=$n
-        log "    -n $n: ${RB_RPS} ops/s, p50 ${RB_P50} ms (${wall}s)"
-        if [ "$n" -ge "$maxn" ] || awk -v w="$wall" -v t="$RUN_SECONDS" 'BEGIN { exit !(w >= t / 2) }'; then
+        rb_once "$port" "$CLIENTS" "$p" "$n" "$@"
+        [ -z "$RB_ERR" ] || return 0
+        log "    -n $n: ${RB_RPS} ops/s, p50 ${RB_P50} ms (${RB_WALL}s, other CPU ${RB_OTHER}%)"
+        if [ "$n" -ge "$maxn" ] || awk -v w="$RB_WALL" -v t="$RUN_SECONDS" 'BEGIN { exit !(w >= t / 2) }'; then
             return 0
         fi
-        # redis-benchmark prints "inf" ops/s when a short run took under its
-        # clock's resolution; then grow tenfold.
+        # redis-benchmark prints "inf" ops/s when a run took under its clock's
+        # resolution; then grow tenfold.
         next=$(awk -v r="$RB_RPS" -v t="$RUN_SECONDS" -v n="$n" -v m="$maxn" 'BEGIN {
             x = (r ~ /^[0-9]+([.][0-9]*)?$/) ? int(r * t) : 10 * n
             if (x < 2 * n) x = 2 * n; if (x > m) x = m; print x }')
-        n=$next
+        n=$(round_up "$next" "$p")
     done
 }
 
-declare -A RUN   # "<line>:<m|r>:<1|P>:<rps|n|p50|p99|err>"
+declare -A RUN   # "<line>:<m|r>:<1|P>:<rps|n|c|p50|p99|other|warn|err>"
+FIELDS=(rps n c p50 p99 other warn err)
 T_QUERIES=$(now)
 for i in "${!LABEL[@]}"; do
     read -ra mc <<<"${MCMD[$i]}"
     read -ra rcmd <<<"${RCMD[$i]}"
-    for mode in 1 P; do
-        if [ "$mode" = 1 ]; then p=1 maxn=$REQUESTS; else p=$PIPELINE maxn=$REQUESTS_PIPELINED; fi
-        for srv in m r; do
-            reuse=${MREUSE[$i]}
-            if [ "$srv" = m ] && [ -n "$reuse" ]; then
-                for f in rps n p50 p99 err; do RUN[$i:m:$mode:$f]=${RUN[$reuse:m:$mode:$f]}; done
-                continue
-            fi
-            if [ "$srv" = m ]; then
-                log "${LABEL[$i]} -P $p: meridian"
-                bench_run "$MPORT" "$p" "$maxn" "${mc[@]}"
-                alive "$MPID" || { show_log "$TMP/meridian.log"; die "meridian died during '${MCMD[$i]}'"; }
+    for srv in m r; do
+        reuse=${MREUSE[$i]}
+        if [ "$srv" = m ] && [ -n "$reuse" ]; then
+            for mode in 1 P; do
+                for f in "${FIELDS[@]}"; do RUN[$i:m:$mode:$f]=${RUN[$reuse:m:$mode:$f]}; done
+            done
+            continue
+        fi
+        if [ "$srv" = m ]; then name=meridian port=$MPORT pid=$MPID cmd=("${mc[@]}")
+        else name=redis port=$RPORT pid=$RPID cmd=("${rcmd[@]}"); fi
+        log "${LABEL[$i]}: $name"
+        calibrate "$port" "${cmd[@]}"
+        for mode in 1 P; do
+            if [ "$mode" = 1 ]; then p=1 maxn=$REQUESTS; else p=$PIPELINE maxn=$REQUESTS_PIPELINED; fi
+            if [ -n "$CAL_ERR" ]; then
+                RB_RPS="" RB_N="" RB_C="" RB_P50="" RB_P99="" RB_OTHER="" RB_WARN="" RB_ERR=$CAL_ERR
             else
-                log "${LABEL[$i]} -P $p: redis"
-                bench_run "$RPORT" "$p" "$maxn" "${rcmd[@]}"
-                alive "$RPID" || { show_log "$TMP/redis.log"; die "redis died during '${RCMD[$i]}'"; }
+                log "  -P $p"
+                bench_mode "$port" "$p" "$maxn" "${cmd[@]}"
             fi
+            alive "$pid" || { show_log "$TMP/$name.log"; die "$name died during '${cmd[*]}'"; }
             [ -z "$RB_ERR" ] || log "    ERROR: $RB_ERR"
-            RUN[$i:$srv:$mode:rps]=$RB_RPS RUN[$i:$srv:$mode:n]=$RB_N
+            RUN[$i:$srv:$mode:rps]=$RB_RPS RUN[$i:$srv:$mode:n]=$RB_N RUN[$i:$srv:$mode:c]=$RB_C
             RUN[$i:$srv:$mode:p50]=$RB_P50 RUN[$i:$srv:$mode:p99]=$RB_P99
+            RUN[$i:$srv:$mode:other]=$RB_OTHER RUN[$i:$srv:$mode:warn]=$RB_WARN
             RUN[$i:$srv:$mode:err]=$RB_ERR
         done
     done
@@ -346,10 +457,17 @@ QUERY_S=$(elapsed "$T_QUERIES" "$(now)")
 # 4. report
 # ---------------------------------------------------------------------------
 md_escape() { printf '%s' "${1//|/\\|}"; }
+marks() { # line srv mode -> footnote marks of a run
+    local m=""
+    [ "${RUN[$1:$2:$3:c]}" != 1 ] || m+=" †"
+    awk -v o="${RUN[$1:$2:$3:other]:-0}" -v w="$OTHER_WARN" 'BEGIN { exit !(o > w) }' && m+=" ‡"
+    [ -z "${RUN[$1:$2:$3:warn]}" ] || m+=" (!)"
+    printf '%s' "$m"
+}
 ops_cell() { # line srv mode
     local err=${RUN[$1:$2:$3:err]}
     if [ -n "$err" ]; then printf 'ERROR: %s' "$(md_escape "$err")"; return; fi
-    awk -v r="${RUN[$1:$2:$3:rps]}" 'BEGIN { printf "%.0f", r }'
+    printf '%s%s' "$(awk -v r="${RUN[$1:$2:$3:rps]}" 'BEGIN { printf "%.0f", r }')" "$(marks "$@")"
 }
 ratio_cell() { # line mode
     [ -z "${RUN[$1:m:$2:err]}${RUN[$1:r:$2:err]}" ] || { printf 'n/a'; return; }
@@ -371,17 +489,26 @@ table() { # mode
             "${RUN[$i:m:$1:n]:-–}" "${RUN[$i:r:$1:n]:-–}" "$(count_cell "$i")"
     done
 }
-lat_cell() { # line srv mode
-    if [ -n "${RUN[$1:$2:$3:err]}" ]; then printf 'error'; return; fi
-    printf '%s / %s' "${RUN[$1:$2:$3:p50]}" "${RUN[$1:$2:$3:p99]}"
-}
-latency_table() {
-    local i
-    printf '| Line | Meridian -P 1 | Redis -P 1 | Meridian -P %s | Redis -P %s |\n' "$PIPELINE" "$PIPELINE"
-    printf '|---|---:|---:|---:|---:|\n'
+details_table() {
+    local i srv mode name p
+    printf '| Line | Server | -P | Connections | Requests | ops/s | p50 ms | p99 ms | Other CPU %% |\n'
+    printf '|---|---|---:|---:|---:|---:|---:|---:|---:|\n'
     for i in "${!LABEL[@]}"; do
-        printf '| %s | %s | %s | %s | %s |\n' "${LABEL[$i]}" "$(lat_cell "$i" m 1)" "$(lat_cell "$i" r 1)" \
-            "$(lat_cell "$i" m P)" "$(lat_cell "$i" r P)"
+        for mode in 1 P; do
+            if [ "$mode" = 1 ]; then p=1; else p=$PIPELINE; fi
+            for srv in m r; do
+                [ "$srv" = r ] || [ -z "${MREUSE[$i]}" ] || continue
+                if [ "$srv" = m ]; then name=Meridian; else name=Redis; fi
+                if [ -n "${RUN[$i:$srv:$mode:err]}" ]; then
+                    printf '| %s | %s | %s | | | ERROR: %s | | | |\n' "${LABEL[$i]}" "$name" "$p" \
+                        "$(md_escape "${RUN[$i:$srv:$mode:err]}")"
+                    continue
+                fi
+                printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${LABEL[$i]}" "$name" "$p" \
+                    "${RUN[$i:$srv:$mode:c]}" "${RUN[$i:$srv:$mode:n]}" "$(ops_cell "$i" "$srv" "$mode")" \
+                    "${RUN[$i:$srv:$mode:p50]}" "${RUN[$i:$srv:$mode:p99]}" "${RUN[$i:$srv:$mode:other]}"
+            done
+        done
     done
 }
 commands_table() {
@@ -392,6 +519,14 @@ commands_table() {
         printf '| %s | %s | %s |\n' "${LABEL[$i]}" "$bt${MCMD[$i]}$bt" "$bt${RCMD[$i]}$bt"
     done
 }
+# Runs during which other processes used more than OTHER_WARN % of a core.
+BUSY_RUNS=0
+for key in "${!RUN[@]}"; do
+    [[ $key == *:other ]] || continue
+    if awk -v o="${RUN[$key]:-0}" -v w="$OTHER_WARN" 'BEGIN { exit !(o > w) }'; then
+        BUSY_RUNS=$((BUSY_RUNS + 1))
+    fi
+done
 
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -408,7 +543,7 @@ REPORT=$(cat <<MD
 
 - Date: $DATE
 - Points: $N (seed $SEED), \`bench/gen_resp.py\`: uniform in lat (±85) and lon (±180) degrees, so
-  points per km² grow as 1/cos(lat) (5.8× the equator's at 80°)
+  points per km² grow as 1/cos(lat): $(awk -v l="$LAT" 'BEGIN { printf "%.1f", 1 / cos(l * atan2(0, -1) / 180) }')× the equator's density at the query centre$LAT_NOTE
 - Machine: ${CPU:-unknown CPU}, $(nproc) cores, $(uname -sr)
 - Meridian: $REV, \`$(basename "$MERIDIAN_BIN") ${MERIDIAN_ARGS[*]}\` (default flags: AOF on), $M_THREADS threads;
   loaded in ${M_LOAD_S}s, RSS $(mib "$M_RSS") MiB; data check: $M_CHECK
@@ -417,12 +552,13 @@ REPORT=$(cat <<MD
 - Query centre: lat $LAT, lon $LON — $CENTER_NOTE
 - Client: \`redis-benchmark -h 127.0.0.1 -c $CLIENTS -P 1|$PIPELINE -n <requests> --csv <command>\`, the same
   command every request. Both servers stay up; one server is driven at a time, line by line.
-  Requests per run are adaptive: start at $CLIENTS and grow (re-running) until a run takes at least
+  Each line and server first gets $CAL_N requests on one connection (calibration). Requests per run are
+  then adaptive: about half a second's worth first, re-run with more until a run takes at least
   $(awk -v t="$RUN_SECONDS" 'BEGIN { print t / 2 }')s or reaches $REQUESTS (-P 1) / $REQUESTS_PIPELINED (-P $PIPELINE) requests; the last run is reported.
 - $PIN_NOTE
 - Results: ids returned by one \`redis-cli\` run of the same command on each server, and how many ids both
   returned. Meridian: IDS output (the reply is a cursor and the ids); Redis: member names.
-- Query phase: ${QUERY_S}s.
+- Query phase: ${QUERY_S}s. Runs during which other processes used more than ${OTHER_WARN}% of a core: $BUSY_RUNS.
 
 ## -c $CLIENTS, -P 1
 
@@ -434,15 +570,28 @@ $(table P)
 
 Meridian / Redis above 1 means Meridian answered more queries per second.
 
+- † One connection (\`-c 1\`): one query took ${SLOW_MS} ms or more in the calibration. With many connections
+  redis-benchmark 7.0 misbehaves on such queries: once all requests are sent, its idle connections
+  busy-loop and wrap a 32-bit request counter, then send extra requests that the server executes after
+  the run. A single-threaded server's throughput on a slow query does not depend on the connection count
+  (it would for a multi-threaded one).
+- ‡ Other processes used more than ${OTHER_WARN}% of a core during the run (see "Other CPU %"): the number
+  is disturbed.
+- (!) The server did not answer PING within 0.2 s after the run (requests left over); the script waited.
+
 Redis' \`GEOSEARCH ... BYRADIUS $NEARBY_RADIUS_KM km ASC COUNT k\` (k-nearest with a radius that lets COUNT decide)
 gathers every member within the radius — here all $N — and sorts them before keeping k, so its cost is
 O(N) per query. The ↳ rows give Redis its best case instead: a radius just above the k-th neighbour's
 distance (1.1 ×, rounded up to a whole km), which needs the answer in advance; their Meridian column repeats
 the row above.
 
-## Latency, p50 / p99 (ms, as measured by redis-benchmark)
+## Runs
 
-$(latency_table)
+Latencies as measured by redis-benchmark (with -P $PIPELINE, per batch). Other CPU %: CPU time of processes
+other than the two servers and this script's own (redis-benchmark, redis-cli, ...) during the run, in %
+of one core (from /proc; the machine has $(nproc) cores).
+
+$(details_table)
 
 ## Commands
 
