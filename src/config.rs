@@ -61,6 +61,16 @@ pub struct Config {
     pub loglevel: String,
     pub keepalive: u64,
     pub aof_load_truncated: bool,
+    /// Rewrite the AOF automatically when it has grown by this percentage since the last
+    /// rewrite (or startup); 0 turns automatic rewrites off.
+    pub auto_aof_rewrite_percentage: u64,
+    /// ... and only once it is at least this big (bytes).
+    pub auto_aof_rewrite_min_size: u64,
+    /// Objects copied out per data-lock hold during a rewrite.
+    pub aof_rewrite_chunk_objects: u64,
+    /// Bytes of objects copied out per data-lock hold during a rewrite (the hold ends at
+    /// whichever cap it reaches first; one object always fits).
+    pub aof_rewrite_chunk_bytes: u64,
     pub read_only: bool,
     /// Leader to follow (replication; not implemented yet, startup refuses it).
     pub follow_host: String,
@@ -85,6 +95,10 @@ impl Default for Config {
             loglevel: "info".into(),
             keepalive: 300,
             aof_load_truncated: true,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 * 1024 * 1024,
+            aof_rewrite_chunk_objects: 256,
+            aof_rewrite_chunk_bytes: 256 * 1024,
             read_only: false,
             follow_host: String::new(),
             follow_port: 0,
@@ -109,6 +123,10 @@ pub const CONFIG_NAMES: &[&str] = &[
     "loglevel",
     "keepalive",
     "aof-load-truncated",
+    "auto-aof-rewrite-percentage",
+    "auto-aof-rewrite-min-size",
+    "aof-rewrite-chunk-objects",
+    "aof-rewrite-chunk-bytes",
     "read-only",
     "follow-host",
     "follow-port",
@@ -124,6 +142,10 @@ pub const RUNTIME_SETTABLE: &[&str] = &[
     "client-output-buffer-limit",
     "keepalive",
     "appendfsync",
+    "auto-aof-rewrite-percentage",
+    "auto-aof-rewrite-min-size",
+    "aof-rewrite-chunk-objects",
+    "aof-rewrite-chunk-bytes",
     "read-only",
 ];
 
@@ -173,6 +195,10 @@ impl Config {
             "loglevel" => self.loglevel.clone(),
             "keepalive" => self.keepalive.to_string(),
             "aof-load-truncated" => yes_no(self.aof_load_truncated),
+            "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
+            "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
+            "aof-rewrite-chunk-objects" => self.aof_rewrite_chunk_objects.to_string(),
+            "aof-rewrite-chunk-bytes" => self.aof_rewrite_chunk_bytes.to_string(),
             "read-only" => yes_no(self.read_only),
             "follow-host" => self.follow_host.clone(),
             "follow-port" => self.follow_port.to_string(),
@@ -201,6 +227,14 @@ impl Config {
             "loglevel" => self.loglevel = value.into(),
             "keepalive" => self.keepalive = value.parse().map_err(|_| bad())?,
             "aof-load-truncated" => self.aof_load_truncated = flag()?,
+            "auto-aof-rewrite-percentage" => {
+                self.auto_aof_rewrite_percentage = value.parse().map_err(|_| bad())?
+            }
+            "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size = size()?,
+            "aof-rewrite-chunk-objects" => {
+                self.aof_rewrite_chunk_objects = size()?.max(1);
+            }
+            "aof-rewrite-chunk-bytes" => self.aof_rewrite_chunk_bytes = size()?.max(1),
             "read-only" => self.read_only = flag()?,
             "follow-host" => self.follow_host = value.into(),
             "follow-port" => self.follow_port = value.parse().map_err(|_| bad())?,

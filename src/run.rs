@@ -61,6 +61,11 @@ pub async fn run(
     };
     if let Some(aof) = &aof {
         aof.spawn_everysec();
+        let worker = server.clone();
+        std::thread::Builder::new()
+            .name("aof-rewrite".into())
+            .spawn(move || worker.rewrite_worker())
+            .map_err(|e| format!("cannot start the AOF rewrite thread: {e}"))?;
     }
     server.finish_loading(aof);
     tracing::info!("ready to accept connections");
@@ -88,6 +93,15 @@ fn load_and_open(server: &Server, cfg: &Config) -> Result<Option<Arc<Aof>>, Stri
             max_inline_len: 64 * 1024,
         },
     };
+    match aof::rewrite::remove_stray(&path) {
+        Ok(true) => tracing::warn!(
+            "removed {}: a rewrite was interrupted; {} is complete and used as is",
+            aof::rewrite::temp_path(&path).display(),
+            path.display()
+        ),
+        Ok(false) => {}
+        Err(e) => return Err(format!("cannot remove a stale rewrite temp file: {e}")),
+    }
     let started = Instant::now();
     server.begin_loading();
     let outcome = aof::load(&path, &opts, &mut |req, _offset| server.replay(&req))

@@ -12,11 +12,16 @@
 //!    writes survive power loss. With `everysec`, a background thread fsyncs once a second.
 //! 3. The file only ever grows by whole commands appended in apply order; a crash can leave at
 //!    most one torn command at the end, which the loader cuts off and keeps beside the file.
+//! 4. A rewrite never changes the live file: it writes a temp file, fsyncs it, renames it over
+//!    the AOF and fsyncs the directory, with appends paused only for that last step. A crash
+//!    leaves the old file or the new one, each holding every acknowledged write.
 
 pub mod format;
 pub mod load;
+pub mod rewrite;
 pub mod writer;
 
 pub use format::{stream_record, STREAM_RECORD};
 pub use load::{load, LoadError, LoadOptions, LoadOutcome};
-pub use writer::Aof;
+pub use rewrite::RewriteFile;
+pub use writer::{Aof, Mark};

@@ -45,7 +45,7 @@ pub struct ServerInfo {
     pub uptime_secs: u64,
     pub aof_enabled: bool,
     pub aof_size: u64,
-    pub aof_rewrite_in_progress: bool,
+    pub rewrite: RewriteInfo,
     pub appendfsync: String,
     pub repl_id: String,
     pub repl_offset: u64,
@@ -62,6 +62,51 @@ pub struct ServerInfo {
     pub oversize_replies: u64,
     pub rss_bytes: u64,
     pub max_clients: u64,
+}
+
+/// AOF rewrite numbers for INFO persistence.
+#[derive(Debug, Clone)]
+pub struct RewriteInfo {
+    pub in_progress: bool,
+    pub scheduled: bool,
+    /// Completed rewrites, and failed ones, since startup.
+    pub rewrites: u64,
+    pub failures: u64,
+    /// True unless the last rewrite failed (Redis reports `ok` before the first one).
+    pub last_status_ok: bool,
+    /// Duration of the last rewrite and of the running one, -1 when there is none.
+    pub last_duration_ms: i64,
+    pub current_ms: i64,
+    /// The longest data-lock hold of the last rewrite.
+    pub last_max_hold_us: u64,
+    pub last_chunks: u64,
+    pub last_objects: u64,
+    /// Size of the file the last rewrite produced.
+    pub last_bytes_written: u64,
+    /// Walk restarts caused by RENAME.
+    pub last_restarts: u32,
+    /// The automatic trigger's baseline size.
+    pub base_size: u64,
+}
+
+impl Default for RewriteInfo {
+    fn default() -> Self {
+        RewriteInfo {
+            in_progress: false,
+            scheduled: false,
+            rewrites: 0,
+            failures: 0,
+            last_status_ok: true,
+            last_duration_ms: -1,
+            current_ms: -1,
+            last_max_hold_us: 0,
+            last_chunks: 0,
+            last_objects: 0,
+            last_bytes_written: 0,
+            last_restarts: 0,
+            base_size: 0,
+        }
+    }
 }
 
 /// The server, as the admin and connection commands see it. `exec` implements it.
@@ -82,6 +127,8 @@ pub trait Host: Sync {
     fn requires_auth(&self) -> bool;
     /// Checks a password against `requirepass`.
     fn check_password(&self, password: &str) -> bool;
+    /// AOFSHRINK: schedules a background AOF rewrite (a no-op while one runs).
+    fn request_rewrite(&self) -> CmdResult<()>;
 }
 
 /// Context of a read command.
@@ -179,6 +226,7 @@ pub fn handler(name: &str) -> Option<Handler> {
         "CONFIG" => Admin(server::config),
         "READONLY" => Admin(server::readonly),
         "GC" => Admin(server::gc),
+        "AOFSHRINK" => Admin(server::aofshrink),
         "HELP" => Admin(server::help),
         "COMMAND" => Admin(server::command),
         "PING" => Conn(conn::ping),

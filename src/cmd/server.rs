@@ -84,13 +84,12 @@ fn info_sections(db: &Db, info: &ServerInfo) -> Vec<(&'static str, Vec<(String, 
             vec![
                 s("loading", int(0)),
                 s("aof_enabled", int(u8::from(info.aof_enabled))),
-                s(
-                    "aof_rewrite_in_progress",
-                    int(u8::from(info.aof_rewrite_in_progress)),
-                ),
                 s("aof_current_size", int(info.aof_size)),
                 s("aof_fsync", Value::Str(info.appendfsync.clone())),
-            ],
+            ]
+            .into_iter()
+            .chain(rewrite_fields(&info.rewrite))
+            .collect(),
         ),
         (
             "stats",
@@ -120,6 +119,32 @@ fn info_sections(db: &Db, info: &ServerInfo) -> Vec<(&'static str, Vec<(String, 
             ],
         ),
     ]
+}
+
+/// INFO persistence's rewrite fields: Redis's names, plus Meridian's own measurements.
+fn rewrite_fields(r: &crate::cmd::RewriteInfo) -> Vec<(String, Value)> {
+    let status = |ok: bool| Value::Str(if ok { "ok" } else { "err" }.into());
+    let secs = |ms: i64| if ms < 0 { -1 } else { ms / 1000 };
+    [
+        ("aof_rewrite_in_progress", int(u8::from(r.in_progress))),
+        ("aof_rewrite_scheduled", int(u8::from(r.scheduled))),
+        ("aof_last_rewrite_time_sec", int(secs(r.last_duration_ms))),
+        ("aof_current_rewrite_time_sec", int(secs(r.current_ms))),
+        ("aof_last_bgrewrite_status", status(r.last_status_ok)),
+        ("aof_last_rewrite_status", status(r.last_status_ok)),
+        ("aof_base_size", int(r.base_size)),
+        ("aof_rewrites", int(r.rewrites)),
+        ("aof_rewrite_failures", int(r.failures)),
+        ("aof_last_rewrite_duration_ms", int(r.last_duration_ms)),
+        ("aof_last_rewrite_max_lock_hold_us", int(r.last_max_hold_us)),
+        ("aof_last_rewrite_chunks", int(r.last_chunks)),
+        ("aof_last_rewrite_objects", int(r.last_objects)),
+        ("aof_last_rewrite_bytes_written", int(r.last_bytes_written)),
+        ("aof_last_rewrite_restarts", int(r.last_restarts)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 fn value_text(v: &Value) -> String {
@@ -245,6 +270,13 @@ pub fn readonly(host: &dyn Host, a: &mut Args) -> CmdResult<Reply> {
 /// GC: a no-op kept for Tile38 compatibility (memory is returned as it is freed).
 pub fn gc(_host: &dyn Host, a: &mut Args) -> CmdResult<Reply> {
     a.finish()?;
+    Ok(Reply::Ok)
+}
+
+/// AOFSHRINK: replies at once; the rewrite runs in the background.
+pub fn aofshrink(host: &dyn Host, a: &mut Args) -> CmdResult<Reply> {
+    a.finish()?;
+    host.request_rewrite()?;
     Ok(Reply::Ok)
 }
 

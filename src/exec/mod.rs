@@ -5,6 +5,11 @@
 //!
 //! This is the only module that takes the data lock and the only caller of `Aof::append`. It
 //! must not touch sockets, encode replies, or hold the lock across IO or `.await`.
+//!
+//! `rewrite` drives AOF rewrites from here for the same reason: it is a reader of the data set
+//! that takes the lock in chunks.
+
+pub mod rewrite;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -59,6 +64,9 @@ pub struct Server {
     id: String,
     started: Instant,
     pub counters: Counters,
+    /// Bumped by every logged RENAME: a rewrite walking the data set restarts when it moves.
+    renames: AtomicU64,
+    rewrite: rewrite::RewriteState,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -95,6 +103,8 @@ impl Server {
             id: crate::aof::format::new_repl_id()[..16].to_string(),
             started: Instant::now(),
             counters: Counters::default(),
+            renames: AtomicU64::new(0),
+            rewrite: rewrite::RewriteState::default(),
         }
     }
 
@@ -111,6 +121,8 @@ impl Server {
     /// Ends loading: builds the R-trees, attaches the AOF and starts answering clients.
     pub fn finish_loading(&self, aof: Option<Arc<Aof>>) {
         self.db.write().set_bulk_loading(false);
+        self.rewrite
+            .set_base_size(aof.as_ref().map_or(0, |a| a.size()));
         *self.aof.write() = aof;
         self.loading.store(false, Ordering::Release);
     }
@@ -200,6 +212,9 @@ impl Server {
         if origin != Origin::Replay {
             if let Some(aof) = self.aof.read().as_ref() {
                 for rec in &ctx.log {
+                    if rec.first().is_some_and(|name| name.as_ref() == b"RENAME") {
+                        self.renames.fetch_add(1, Ordering::AcqRel);
+                    }
                     durable_at = Some(aof.append(rec));
                 }
             }
@@ -310,7 +325,7 @@ impl Host for Server {
             uptime_secs: self.started.elapsed().as_secs(),
             aof_enabled: cfg.appendonly,
             aof_size: aof.as_ref().map_or(0, |a| a.size()),
-            aof_rewrite_in_progress: false,
+            rewrite: self.rewrite.info(),
             appendfsync: cfg.appendfsync.as_str().into(),
             repl_id: aof
                 .as_ref()
@@ -377,6 +392,14 @@ impl Host for Server {
     fn check_password(&self, password: &str) -> bool {
         let cfg = self.config.read();
         !cfg.requirepass.is_empty() && cfg.requirepass == password
+    }
+
+    fn request_rewrite(&self) -> CmdResult<()> {
+        if !self.config.read().appendonly {
+            return Err(CmdError::Other("aof disabled".into()));
+        }
+        self.schedule_rewrite();
+        Ok(())
     }
 }
 
