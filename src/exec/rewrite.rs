@@ -191,8 +191,9 @@ impl Server {
                     walk.max_hold.as_micros()
                 );
             }
-            Err(e) => {
+            Err((e, restarts)) => {
                 info.failures += 1;
+                info.last_restarts = restarts;
                 info.last_status_ok = false;
                 g.last_failure = Some(Instant::now());
                 tracing::error!("AOF rewrite failed (the live AOF is unchanged): {e}");
@@ -201,18 +202,20 @@ impl Server {
     }
 
     /// Tries up to `MAX_ATTEMPTS` times (a rename during the walk restarts it).
-    fn rewrite_attempts(&self, aof: &Aof) -> Result<(WalkStats, u64, u32), String> {
+    /// The error carries the number of restarts too.
+    fn rewrite_attempts(&self, aof: &Aof) -> Result<(WalkStats, u64, u32), (String, u32)> {
         for attempt in 0..MAX_ATTEMPTS {
             match self.rewrite_once(aof) {
                 Ok((walk, written)) => return Ok((walk, written, attempt)),
                 Err(Abort::Renamed) => {
                     tracing::info!("AOF rewrite restarts: a RENAME ran during the walk");
                 }
-                Err(Abort::Io(e)) => return Err(e.to_string()),
+                Err(Abort::Io(e)) => return Err((e.to_string(), attempt)),
             }
         }
-        Err(format!(
-            "gave up after {MAX_ATTEMPTS} attempts: RENAME kept running during the walk"
+        Err((
+            format!("gave up after {MAX_ATTEMPTS} attempts: RENAME kept running during the walk"),
+            MAX_ATTEMPTS,
         ))
     }
 
@@ -251,12 +254,13 @@ impl Server {
         let mut stats = WalkStats::default();
         let mut chunk: Chunk = Vec::with_capacity(max_objects.min(4096));
         loop {
-            let held = Instant::now();
-            let done = {
+            let (done, held) = {
                 let db = self.db.read();
-                next_chunk(&db, &mut cursor, max_objects, max_bytes, &mut chunk)
+                let since = Instant::now();
+                let done = next_chunk(&db, &mut cursor, max_objects, max_bytes, &mut chunk);
+                (done, since.elapsed())
             };
-            stats.max_hold = stats.max_hold.max(held.elapsed());
+            stats.max_hold = stats.max_hold.max(held);
             stats.chunks += 1;
             stats.objects += chunk.len() as u64;
             for (key, id, obj) in chunk.drain(..) {
