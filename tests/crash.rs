@@ -11,6 +11,11 @@
 //! Environment:
 //! - `MERIDIAN_CRASH_ROUNDS=<n>`: rounds of the long test (default 10; e.g. 200 for a soak run:
 //!   `MERIDIAN_CRASH_ROUNDS=200 cargo test --release --test crash`).
+//! - `MERIDIAN_SHRINK_CRASH_ROUNDS=<n>`: rounds of the rewrite variant (default 8; the soak run
+//!   is `MERIDIAN_SHRINK_CRASH_ROUNDS=200 cargo test --release --test crash rewrite`). Each
+//!   round starts an AOFSHRINK over a 60k-object filler collection and kills the server at a
+//!   random instant: before the rewrite, during the walk or the tail copy, at the rename, or
+//!   after it. The filler must come back unchanged, and the ledgers as above.
 //! - `MERIDIAN_CRASH_SEED=<u64>`: replay a failing run's choices (the seed is printed and is
 //!   part of every failure message; thread timing still varies).
 
@@ -27,6 +32,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 const THREADS: usize = 4;
+/// The rewrite variant's extra collection, written once, never touched by the writers.
+const FILLER: &str = "filler";
+const FILLER_OBJECTS: usize = 60_000;
 const IDS: usize = 25;
 /// EXPIRE seconds: far enough that nothing expires during the test.
 const FAR: &str = "1000000";
@@ -247,6 +255,12 @@ fn observed(c: &mut RespClient, t: usize) -> Vec<State> {
 fn verify(s: &TestServer, ledgers: &mut [Ledger], seed: u64, round: usize) {
     let mut c = s.client();
     let mut collections = BTreeSet::new();
+    let keys = c.cmd(&["KEYS", "*"]).unwrap();
+    let Resp::Array(keys) = keys else {
+        panic!("KEYS answered {keys:?}")
+    };
+    let mut keys: BTreeSet<String> = keys.iter().map(Resp::text).collect();
+    keys.remove(FILLER);
     for (t, ledger) in ledgers.iter_mut().enumerate() {
         let got = observed(&mut c, t);
         for (i, actual) in got.iter().enumerate() {
@@ -276,11 +290,6 @@ fn verify(s: &TestServer, ledgers: &mut [Ledger], seed: u64, round: usize) {
             collections.insert(key(t));
         }
     }
-    let keys = c.cmd(&["KEYS", "*"]).unwrap();
-    let Resp::Array(keys) = keys else {
-        panic!("KEYS answered {keys:?}")
-    };
-    let keys: BTreeSet<String> = keys.iter().map(Resp::text).collect();
     assert_eq!(keys, collections, "seed {seed} round {round}: collections");
 }
 
@@ -293,14 +302,74 @@ fn seed() -> u64 {
     seed
 }
 
-/// Runs `rounds` write/kill/restart rounds in `dir` with `args`, then a final check.
-fn crash_rounds(dir: &Path, args: &[&str], rounds: usize, seed: u64) {
+/// How the rounds run.
+struct Scenario<'a> {
+    args: &'a [&'a str],
+    env: &'a [(&'a str, &'a str)],
+    rounds: usize,
+    /// Start an AOFSHRINK each round over a filler collection, and kill during it.
+    rewrite: bool,
+}
+
+/// Where a kill landed relative to the round's rewrite, read off the data dir after the kill.
+#[derive(Debug, Default)]
+struct Phases {
+    before: usize,
+    during: usize,
+    after: usize,
+}
+
+fn aof_inode(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir.join("appendonly.aof")).unwrap().ino()
+}
+
+/// Writes the filler collection and returns its digest.
+fn load_filler(s: &TestServer) -> String {
+    let mut c = s.client();
+    for chunk in (0..FILLER_OBJECTS).collect::<Vec<_>>().chunks(5000) {
+        let mut bytes = Vec::new();
+        for i in chunk {
+            let (id, lat) = (format!("f{i}"), format!("{}", (*i as f64) * 1e-3 % 80.0));
+            bytes.extend(resp_encode(&[
+                "SET", FILLER, &id, "FIELD", "n", "1", "POINT", &lat, "5",
+            ]));
+        }
+        c.send_raw(&bytes).unwrap();
+        for _ in chunk {
+            assert_eq!(c.read().unwrap(), Resp::Simple("OK".into()));
+        }
+    }
+    filler_digest(s)
+}
+
+fn filler_digest(s: &TestServer) -> String {
+    let reply = s.client().cmd(&["DIGEST", FILLER]).unwrap();
+    let Resp::Array(items) = reply else {
+        panic!("DIGEST {FILLER} answered {reply:?}")
+    };
+    items[1].text()
+}
+
+/// Runs the scenario's write/kill/restart rounds in `dir`, then a final check.
+fn crash_rounds(dir: &Path, sc: &Scenario, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut ledgers = vec![Ledger::new(); THREADS];
     let mut total_acks = 0;
-    for round in 0..rounds {
-        let mut s = TestServer::start_loaded(dir, args);
+    let mut filler = None;
+    let mut phases = Phases::default();
+    let start = |dir: &Path| {
+        let mut s = TestServer::spawn_env(dir, sc.args, sc.env);
+        s.wait_loaded();
+        s
+    };
+    for round in 0..sc.rounds {
+        let mut s = start(dir);
         verify(&s, &mut ledgers, seed, round);
+        if sc.rewrite {
+            let want = filler.get_or_insert_with(|| load_filler(&s)).clone();
+            assert_eq!(filler_digest(&s), want, "seed {seed} round {round}: filler");
+        }
         let acks = Arc::new(AtomicU64::new(0));
         let give_up = Arc::new(AtomicBool::new(false));
         let handles: Vec<_> = ledgers
@@ -313,57 +382,140 @@ fn crash_rounds(dir: &Path, args: &[&str], rounds: usize, seed: u64) {
                 std::thread::spawn(move || writer(port, t, ledger, wseed, acks, give_up))
             })
             .collect();
-        // The random instant: after a random number of acknowledged writes.
-        let target = rng.gen_range(100..4000u64);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while acks.load(Ordering::Relaxed) < target {
-            assert!(
-                Instant::now() < deadline,
-                "seed {seed} round {round}: only {} acks",
-                acks.load(Ordering::Relaxed)
+        // The random instant: after a random number of acknowledged writes, and in the
+        // rewrite variant a random delay after AOFSHRINK.
+        let target = if sc.rewrite {
+            rng.gen_range(50..500u64)
+        } else {
+            rng.gen_range(100..4000u64)
+        };
+        wait_for_acks(&acks, target, &handles, seed, round);
+        if sc.rewrite {
+            let inode = aof_inode(dir);
+            assert_eq!(
+                s.client().cmd(&["AOFSHRINK"]).unwrap(),
+                Resp::Simple("OK".into())
             );
-            if handles.iter().any(|h| h.is_finished()) {
-                break; // a writer failed: join reports why
-            }
-            std::thread::yield_now();
-        }
-        s.kill9();
-        let stop_by = Instant::now() + Duration::from_secs(15);
-        for h in handles {
-            while !h.is_finished() {
-                if Instant::now() > stop_by {
-                    give_up.store(true, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_micros(rng.gen_range(0..250_000)));
+            s.kill9();
+            if common::files_with_prefix(dir, "appendonly.aof.rewrite.tmp").is_empty() {
+                if aof_inode(dir) == inode {
+                    phases.before += 1;
+                } else {
+                    phases.after += 1;
                 }
-                std::thread::sleep(Duration::from_millis(5));
+            } else {
+                phases.during += 1;
             }
-            ledgers.push(h.join().expect("writer panicked"));
+        } else {
+            s.kill9();
         }
+        ledgers = join_writers(handles, &give_up);
         total_acks += acks.load(Ordering::Relaxed);
     }
-    let s = TestServer::start_loaded(dir, args);
-    verify(&s, &mut ledgers, seed, rounds);
+    let s = start(dir);
+    verify(&s, &mut ledgers, seed, sc.rounds);
+    if let Some(want) = filler {
+        assert_eq!(filler_digest(&s), want, "seed {seed}: filler at the end");
+        assert!(common::files_with_prefix(dir, "appendonly.aof.rewrite.tmp").is_empty());
+        eprintln!("kills relative to the rewrite: {phases:?}");
+    }
     let live: usize = ledgers
         .iter()
         .map(|l| l.acked.iter().filter(|o| o.is_some()).count())
         .sum();
-    eprintln!("{rounds} rounds, {total_acks} acknowledged writes, {live} objects at the end");
-    assert!(total_acks >= 100 * rounds as u64);
+    eprintln!(
+        "{} rounds, {total_acks} acknowledged writes, {live} objects at the end",
+        sc.rounds
+    );
+    assert!(total_acks >= 50 * sc.rounds as u64);
+}
+
+fn wait_for_acks(
+    acks: &AtomicU64,
+    target: u64,
+    handles: &[std::thread::JoinHandle<Ledger>],
+    seed: u64,
+    round: usize,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while acks.load(Ordering::Relaxed) < target {
+        assert!(
+            Instant::now() < deadline,
+            "seed {seed} round {round}: only {} acks",
+            acks.load(Ordering::Relaxed)
+        );
+        if handles.iter().any(|h| h.is_finished()) {
+            break; // a writer failed: join reports why
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Waits for every writer to notice the kill and returns their ledgers.
+fn join_writers(
+    handles: Vec<std::thread::JoinHandle<Ledger>>,
+    give_up: &AtomicBool,
+) -> Vec<Ledger> {
+    let stop_by = Instant::now() + Duration::from_secs(15);
+    let mut ledgers = Vec::new();
+    for h in handles {
+        while !h.is_finished() {
+            if Instant::now() > stop_by {
+                give_up.store(true, Ordering::Relaxed);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        ledgers.push(h.join().expect("writer panicked"));
+    }
+    ledgers
+}
+
+fn rounds_from_env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 #[test]
 fn acknowledged_writes_survive_kill9() {
-    let rounds = std::env::var("MERIDIAN_CRASH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
     let tmp = tempfile::tempdir().unwrap();
-    crash_rounds(tmp.path(), &[], rounds, seed());
+    let sc = Scenario {
+        args: &[],
+        env: &[],
+        rounds: rounds_from_env("MERIDIAN_CRASH_ROUNDS", 10),
+        rewrite: false,
+    };
+    crash_rounds(tmp.path(), &sc, seed());
+}
+
+#[test]
+fn acknowledged_writes_survive_kill9_during_aof_rewrites() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = Scenario {
+        args: &[],
+        // Small chunks make the walk long enough to be killed in; no automatic rewrites.
+        env: &[
+            ("MERIDIAN_AOF_REWRITE_CHUNK_OBJECTS", "8"),
+            ("MERIDIAN_AUTO_AOF_REWRITE_PERCENTAGE", "0"),
+        ],
+        rounds: rounds_from_env("MERIDIAN_SHRINK_CRASH_ROUNDS", 8),
+        rewrite: true,
+    };
+    crash_rounds(tmp.path(), &sc, seed());
 }
 
 #[test]
 fn acknowledged_writes_survive_kill9_with_appendfsync_always() {
     let tmp = tempfile::tempdir().unwrap();
-    crash_rounds(tmp.path(), &["--appendfsync", "always"], 1, seed());
+    let sc = Scenario {
+        args: &["--appendfsync", "always"],
+        env: &[],
+        rounds: 1,
+        rewrite: false,
+    };
+    crash_rounds(tmp.path(), &sc, seed());
 }
 
 #[test]
