@@ -13,9 +13,10 @@
 //!   `MERIDIAN_CRASH_ROUNDS=200 cargo test --release --test crash`).
 //! - `MERIDIAN_SHRINK_CRASH_ROUNDS=<n>`: rounds of the rewrite variant (default 8; the soak run
 //!   is `MERIDIAN_SHRINK_CRASH_ROUNDS=200 cargo test --release --test crash rewrite`). Each
-//!   round starts an AOFSHRINK over a 60k-object filler collection and kills the server at a
-//!   random instant: before the rewrite, during the walk or the tail copy, at the rename, or
-//!   after it. The filler must come back unchanged, and the ledgers as above.
+//!   round starts an AOFSHRINK over a 60k-object filler collection and kills the server: in
+//!   turn before the rewrite, at the rename (held open by the `MERIDIAN_TEST_REWRITE_PAUSE_MS`
+//!   hook) and twice after a random delay (during the walk or the tail copy, or after the
+//!   swap). The filler must come back unchanged, and the ledgers as above.
 //! - `MERIDIAN_CRASH_SEED=<u64>`: replay a failing run's choices (the seed is printed and is
 //!   part of every failure message; thread timing still varies).
 
@@ -316,7 +317,69 @@ struct Scenario<'a> {
 struct Phases {
     before: usize,
     during: usize,
+    at_rename: usize,
     after: usize,
+}
+
+const PAUSE_LINE: &str = "pausing 400 ms before the rename";
+
+/// When a rewrite round kills the server.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum KillPlan {
+    BeforeRewrite,
+    AtRename,
+    RandomDelay,
+}
+
+impl KillPlan {
+    const ALL: [KillPlan; 4] = [
+        KillPlan::BeforeRewrite,
+        KillPlan::AtRename,
+        KillPlan::RandomDelay,
+        KillPlan::RandomDelay,
+    ];
+}
+
+/// Kills the server around an AOFSHRINK as `plan` says: before it, at the rename (the server
+/// was started with the pause hook), or after a random delay. Records where the kill landed.
+fn kill_around_a_rewrite(
+    s: &mut TestServer,
+    dir: &Path,
+    plan: KillPlan,
+    rng: &mut StdRng,
+    phases: &mut Phases,
+) {
+    let inode = aof_inode(dir);
+    if plan == KillPlan::BeforeRewrite {
+        s.kill9();
+    } else {
+        assert_eq!(
+            s.client().cmd(&["AOFSHRINK"]).unwrap(),
+            Resp::Simple("OK".into())
+        );
+        if plan == KillPlan::AtRename {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !s.log_text().contains(PAUSE_LINE) {
+                assert!(
+                    Instant::now() < deadline,
+                    "the rewrite never reached the rename"
+                );
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        } else {
+            std::thread::sleep(Duration::from_micros(rng.gen_range(0..250_000)));
+        }
+        s.kill9();
+    }
+    let temp_left = !common::files_with_prefix(dir, "appendonly.aof.rewrite.tmp").is_empty();
+    let renamed = aof_inode(dir) != inode;
+    let phase = match (temp_left, renamed) {
+        (false, false) => &mut phases.before,
+        (true, _) if s.log_text().contains(PAUSE_LINE) => &mut phases.at_rename,
+        (true, _) => &mut phases.during,
+        (false, true) => &mut phases.after,
+    };
+    *phase += 1;
 }
 
 fn aof_inode(dir: &Path) -> u64 {
@@ -358,13 +421,21 @@ fn crash_rounds(dir: &Path, sc: &Scenario, seed: u64) {
     let mut total_acks = 0;
     let mut filler = None;
     let mut phases = Phases::default();
-    let start = |dir: &Path| {
-        let mut s = TestServer::spawn_env(dir, sc.args, sc.env);
+    let start = |dir: &Path, pause_at_rename: bool| {
+        let mut env = sc.env.to_vec();
+        if pause_at_rename {
+            env.push(("MERIDIAN_TEST_REWRITE_PAUSE_MS", "400"));
+        }
+        let mut s = TestServer::spawn_env(dir, sc.args, &env);
         s.wait_loaded();
         s
     };
     for round in 0..sc.rounds {
-        let mut s = start(dir);
+        // The rewrite rounds take turns: kill before AOFSHRINK, at the rename, and (twice) after
+        // a random delay, during the walk or the tail copy or after the swap.
+        let plan = KillPlan::ALL[round % KillPlan::ALL.len()];
+        let pause_at_rename = sc.rewrite && plan == KillPlan::AtRename;
+        let mut s = start(dir, pause_at_rename);
         verify(&s, &mut ledgers, seed, round);
         if sc.rewrite {
             let want = filler.get_or_insert_with(|| load_filler(&s)).clone();
@@ -391,34 +462,23 @@ fn crash_rounds(dir: &Path, sc: &Scenario, seed: u64) {
         };
         wait_for_acks(&acks, target, &handles, seed, round);
         if sc.rewrite {
-            let inode = aof_inode(dir);
-            assert_eq!(
-                s.client().cmd(&["AOFSHRINK"]).unwrap(),
-                Resp::Simple("OK".into())
-            );
-            std::thread::sleep(Duration::from_micros(rng.gen_range(0..250_000)));
-            s.kill9();
-            if common::files_with_prefix(dir, "appendonly.aof.rewrite.tmp").is_empty() {
-                if aof_inode(dir) == inode {
-                    phases.before += 1;
-                } else {
-                    phases.after += 1;
-                }
-            } else {
-                phases.during += 1;
-            }
+            kill_around_a_rewrite(&mut s, dir, plan, &mut rng, &mut phases);
         } else {
             s.kill9();
         }
         ledgers = join_writers(handles, &give_up);
         total_acks += acks.load(Ordering::Relaxed);
     }
-    let s = start(dir);
+    let s = start(dir, false);
     verify(&s, &mut ledgers, seed, sc.rounds);
     if let Some(want) = filler {
         assert_eq!(filler_digest(&s), want, "seed {seed}: filler at the end");
         assert!(common::files_with_prefix(dir, "appendonly.aof.rewrite.tmp").is_empty());
         eprintln!("kills relative to the rewrite: {phases:?}");
+        if sc.rounds >= KillPlan::ALL.len() {
+            assert!(phases.before > 0 && phases.at_rename > 0, "{phases:?}");
+            assert!(phases.during + phases.after > 0, "{phases:?}");
+        }
     }
     let live: usize = ledgers
         .iter()

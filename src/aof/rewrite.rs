@@ -106,6 +106,7 @@ impl RewriteFile {
     /// Returns the file (open for appending) and its length.
     pub fn commit(mut self, aof_path: &Path) -> std::io::Result<(File, u64)> {
         self.sync()?;
+        pause_before_rename();
         let file = self
             .out
             .take()
@@ -119,6 +120,22 @@ impl RewriteFile {
             .unwrap_or(Path::new("."));
         crate::fsutil::sync_dir(dir)?;
         Ok((file, self.written))
+    }
+}
+
+/// Test hook for the crash tests: with `MERIDIAN_TEST_REWRITE_PAUSE_MS` set, a rewrite waits
+/// that long with its file complete and fsynced, just before the rename (appends wait too), so
+/// a test can kill the process at exactly that instant. Read once; unset in production.
+fn pause_before_rename() {
+    static PAUSE_MS: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let pause = PAUSE_MS.get_or_init(|| {
+        std::env::var("MERIDIAN_TEST_REWRITE_PAUSE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if let Some(ms) = *pause {
+        tracing::warn!("AOF rewrite: pausing {ms} ms before the rename (test hook)");
+        std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }
 

@@ -30,16 +30,25 @@ fn text(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
 }
 
-/// The canonical `SET` that recreates `obj` at key/id exactly (used by the log and by AOF
-/// rewrite): `REPLACE` (the fields are exactly these, not merged into a previous object's),
-/// the fields, absolute expiry, then the compact body. Replaying it is idempotent.
+/// The canonical `SET` that recreates `obj` at key/id exactly (used by the log):
+/// `REPLACE` (the fields are exactly these, not merged into a previous object's), the fields,
+/// absolute expiry, then the compact body. Replaying it is idempotent.
 pub fn set_args(key: &str, id: &str, obj: &Object) -> Vec<Bytes> {
-    let mut out = vec![
-        Bytes::from_static(b"SET"),
-        text(key),
-        text(id),
-        Bytes::from_static(b"REPLACE"),
-    ];
+    canonical_set(key, id, obj, true)
+}
+
+/// The `SET` an AOF rewrite writes into its snapshot: [`set_args`] without `REPLACE`, which
+/// only matters when an object already exists. A snapshot is replayed onto an empty data set
+/// and holds each object once, so the 14 bytes per object would buy nothing.
+pub fn snapshot_set_args(key: &str, id: &str, obj: &Object) -> Vec<Bytes> {
+    canonical_set(key, id, obj, false)
+}
+
+fn canonical_set(key: &str, id: &str, obj: &Object, replace: bool) -> Vec<Bytes> {
+    let mut out = vec![Bytes::from_static(b"SET"), text(key), text(id)];
+    if replace {
+        out.push(Bytes::from_static(b"REPLACE"));
+    }
     for (name, value) in obj.fields.iter() {
         out.push(Bytes::from_static(b"FIELD"));
         out.push(text(name));

@@ -22,7 +22,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::Server;
 use crate::aof::{self, Aof, RewriteFile};
-use crate::cmd::keys::set_args;
+use crate::cmd::keys::snapshot_set_args;
 use crate::cmd::RewriteInfo;
 use crate::store::{Db, Object};
 
@@ -264,7 +264,7 @@ impl Server {
             stats.chunks += 1;
             stats.objects += chunk.len() as u64;
             for (key, id, obj) in chunk.drain(..) {
-                out.write_command(&set_args(&key, &id, &obj))?;
+                out.write_command(&snapshot_set_args(&key, &id, &obj))?;
             }
             if self.renames.load(Ordering::Acquire) != renames {
                 return Err(Abort::Renamed);
