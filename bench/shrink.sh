@@ -97,6 +97,7 @@ STATUS=$(info_field aof_last_rewrite_status)
 [ "$STATUS" = ok ] || die "rewrite status '$STATUS'"
 DURATION_MS=$(info_field aof_last_rewrite_duration_ms)
 HOLD_US=$(info_field aof_last_rewrite_max_lock_hold_us)
+SWAP_US=$(info_field aof_last_rewrite_swap_us)
 CHUNKS=$(info_field aof_last_rewrite_chunks)
 OBJECTS=$(info_field aof_last_rewrite_objects)
 WRITTEN=$(info_field aof_last_rewrite_bytes_written)
@@ -146,6 +147,7 @@ REPORT=$(cat <<MD
 | Rewrite wall time, AOFSHRINK → done seen (s) | $WALL_S |
 | Objects / chunks written | $OBJECTS / $CHUNKS |
 | Longest data-lock hold (µs) | $HOLD_US |
+| Final swap: appends wait (µs) | $SWAP_US |
 | Bytes written | $WRITTEN |
 | RSS after load (MiB) | $(mib "$RSS_BEFORE") |
 | RSS at rewrite start (MiB) | $(mib "$RSS_BASE") |

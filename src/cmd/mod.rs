@@ -79,6 +79,8 @@ pub struct RewriteInfo {
     pub current_ms: i64,
     /// The longest data-lock hold of the last rewrite.
     pub last_max_hold_us: u64,
+    /// How long the last rewrite's final swap made appends wait (tail copy, fsync, rename).
+    pub last_swap_us: u64,
     pub last_chunks: u64,
     pub last_objects: u64,
     /// Size of the file the last rewrite produced.
@@ -98,6 +100,7 @@ impl Default for RewriteInfo {
             failures: 0,
             last_status_ok: true,
             last_duration_ms: -1,
+            last_swap_us: 0,
             current_ms: -1,
             last_max_hold_us: 0,
             last_chunks: 0,

@@ -137,6 +137,7 @@ fn rewrite_fields(r: &crate::cmd::RewriteInfo) -> Vec<(String, Value)> {
         ("aof_rewrite_failures", int(r.failures)),
         ("aof_last_rewrite_duration_ms", int(r.last_duration_ms)),
         ("aof_last_rewrite_max_lock_hold_us", int(r.last_max_hold_us)),
+        ("aof_last_rewrite_swap_us", int(r.last_swap_us)),
         ("aof_last_rewrite_chunks", int(r.last_chunks)),
         ("aof_last_rewrite_objects", int(r.last_objects)),
         ("aof_last_rewrite_bytes_written", int(r.last_bytes_written)),

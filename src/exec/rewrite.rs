@@ -79,6 +79,8 @@ struct WalkStats {
     chunks: u64,
     objects: u64,
     max_hold: Duration,
+    /// The final swap, during which appends wait.
+    swap: Duration,
 }
 
 /// One chunk of copied objects.
@@ -176,6 +178,7 @@ impl Server {
                 info.rewrites += 1;
                 info.last_status_ok = true;
                 info.last_max_hold_us = walk.max_hold.as_micros() as u64;
+                info.last_swap_us = walk.swap.as_micros() as u64;
                 info.last_chunks = walk.chunks;
                 info.last_objects = walk.objects;
                 info.last_bytes_written = written;
@@ -184,11 +187,12 @@ impl Server {
                 g.last_failure = None;
                 tracing::info!(
                     "AOF rewrite done in {:.3}s: {before} -> {written} bytes, {} objects in {} \
-                     chunks, longest lock hold {} us",
+                     chunks, longest lock hold {} us, swap {} us",
                     started.elapsed().as_secs_f64(),
                     walk.objects,
                     walk.chunks,
-                    walk.max_hold.as_micros()
+                    walk.max_hold.as_micros(),
+                    walk.swap.as_micros()
                 );
             }
             Err((e, restarts)) => {
@@ -225,7 +229,7 @@ impl Server {
         let mut live = std::fs::File::open(aof.path())?;
         let mut out = RewriteFile::create(aof.path())?;
         let mark = aof.mark();
-        let walk = self.walk(&mut out, renames)?;
+        let mut walk = self.walk(&mut out, renames)?;
         out.write_raw(&aof::stream_record(aof.repl_id(), mark.stream_offset))?;
         let mut copied = mark.file_pos;
         for _ in 0..CATCH_UP_ROUNDS {
@@ -237,7 +241,9 @@ impl Server {
             copied = end;
         }
         out.sync()?;
+        let swap_started = Instant::now();
         let written = aof.install(out, copied)?;
+        walk.swap = swap_started.elapsed();
         Ok((walk, written))
     }
 
