@@ -463,6 +463,28 @@ proptest! {
     }
 
     #[test]
+    fn the_cheap_rect_bound_is_a_lower_bound_too(
+        r in any_rect(),
+        lat in -90.0..=90.0f64,
+        lon in -180.0..=180.0f64,
+    ) {
+        let cheap = point_rect_lower_bound_meters(lat, lon, &r);
+        let exact = point_rect_min_meters(lat, lon, &r);
+        prop_assert!(cheap >= 0.0);
+        prop_assert!(cheap <= exact * (1.0 + 1e-9) + 1e-6, "{} > {}", cheap, exact);
+        // Close by and away from the poles it is at worst a corner's √2 below the exact bound
+        // (a little more on the sphere), which is what keeps the walk short.
+        if exact < 100_000.0 && lat.abs() < 60.0 {
+            prop_assert!(cheap * 1.5 + 1e-6 >= exact, "{} far below {}", cheap, exact);
+        }
+        let sampled = samples(&r, 24)
+            .into_iter()
+            .map(|(qlat, qlon)| haversine_meters(lat, lon, qlat, qlon))
+            .fold(f64::INFINITY, f64::min);
+        prop_assert!(cheap <= sampled + 1e-6, "{} > {}", cheap, sampled);
+    }
+
+    #[test]
     fn rect_bound_of_inside_points_is_zero(r in any_rect(), t in 0.0..=1.0f64, u in 0.0..=1.0f64) {
         let lat = (r.min_lat + t * (r.max_lat - r.min_lat)).min(r.max_lat);
         let lon = (r.min_lon + u * (r.max_lon - r.min_lon)).min(r.max_lon);

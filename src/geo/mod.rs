@@ -18,7 +18,7 @@ mod tile;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-pub use area::{distance_to, point_rect_min_meters, Area};
+pub use area::{distance_to, point_rect_lower_bound_meters, point_rect_min_meters, Area};
 pub use hash::{geohash_bounds, geohash_decode, geohash_decode_center, geohash_encode};
 pub use tile::MERCATOR_MAX_LATITUDE;
 

@@ -13,7 +13,7 @@ use compact_str::CompactString;
 use super::field::FieldValue;
 use super::index::{Entry, SpatialIndex};
 use super::object::{Body, Object};
-use crate::geo::{distance_to, point_rect_min_meters, Geometry, Rect};
+use crate::geo::{distance_to, point_rect_lower_bound_meters, Geometry, Rect};
 
 /// One collection.
 #[derive(Debug, Default)]
@@ -236,7 +236,7 @@ impl Collection {
     /// Spatial objects in increasing geodesic distance (meters) from a point, as NEARBY
     /// reports it (distance to the object's centre).
     pub fn nearby(&self, lat: f64, lon: f64) -> impl Iterator<Item = (&str, &Object, f64)> + '_ {
-        let bound = move |r: &Rect| point_rect_min_meters(lat, lon, r);
+        let bound = move |r: &Rect| point_rect_lower_bound_meters(lat, lon, r);
         let exact = move |id: &str| {
             self.objects
                 .get(id)
