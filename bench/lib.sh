@@ -1,11 +1,22 @@
 # shellcheck shell=bash disable=SC2034  # globals set here (EXIT_RC, MDIR, ...) are read by the caller
-# Helpers shared by bench/load.sh and bench/search.sh; sourced, not run.
+# Helpers shared by bench/load.sh, bench/search.sh and bench/shrink.sh;
+# sourced, not run.
 #
-# The caller sets `set -euo pipefail`, ROOT (repository root) and, before using
-# the functions that need them: N, SEED, KEY, MERIDIAN_BIN, LOAD_TIMEOUT.
+# The caller sets `set -euo pipefail` and ROOT (repository root). Sourcing sets
+# the defaults the scripts share (each can be overridden from the environment):
+# N, SEED, MERIDIAN_BIN, START_TIMEOUT, LOAD_TIMEOUT, RESTART_TIMEOUT, and
+# checks N and the bash version. The collection is always KEY=bench.
 # Sourcing installs the EXIT/INT/TERM traps: every pid appended to PIDS is
 # stopped on exit, and the work directory TMP is removed (kept after a failure
 # or with KEEP_TMP=1).
+
+N=${N:-1000000}
+SEED=${SEED:-1}
+KEY=bench
+START_TIMEOUT=${START_TIMEOUT:-60}
+LOAD_TIMEOUT=${LOAD_TIMEOUT:-1800}
+RESTART_TIMEOUT=${RESTART_TIMEOUT:-900}
+MERIDIAN_BIN=${MERIDIAN_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/meridian}
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -92,6 +103,9 @@ cleanup() {
     fi
     exit "$rc"
 }
+[[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer (got '$N')"
+if [ "${BASH_VERSINFO[0]}" -lt 5 ]; then die "bash >= 5 needed (EPOCHREALTIME)"; fi
+
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM

@@ -34,19 +34,8 @@ export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-N=${N:-1000000}
-SEED=${SEED:-1}
-START_TIMEOUT=${START_TIMEOUT:-60}
-LOAD_TIMEOUT=${LOAD_TIMEOUT:-1800}
-RESTART_TIMEOUT=${RESTART_TIMEOUT:-900}
-MERIDIAN_BIN=${MERIDIAN_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/meridian}
-KEY=bench
-
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$ROOT/bench/lib.sh"
-
-[[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer (got '$N')"
-if [ "${BASH_VERSINFO[0]}" -lt 5 ]; then die "bash >= 5 needed (EPOCHREALTIME)"; fi
 
 # ---------------------------------------------------------------------------
 # 1. prerequisites

@@ -42,13 +42,6 @@ export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-N=${N:-1000000}
-SEED=${SEED:-1}
-START_TIMEOUT=${START_TIMEOUT:-60}
-LOAD_TIMEOUT=${LOAD_TIMEOUT:-1800}
-MERIDIAN_BIN=${MERIDIAN_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/meridian}
-KEY=bench
-
 CLIENTS=${CLIENTS:-50}
 PIPELINE=${PIPELINE:-16}
 REQUESTS=${REQUESTS:-200000}
@@ -87,7 +80,6 @@ done
 for v in CENTER_LAT CENTER_LON; do
     [[ ${!v} =~ ^-?[0-9]+([.][0-9]+)?$ ]] || die "$v must be a decimal number (got '${!v}')"
 done
-if [ "${BASH_VERSINFO[0]}" -lt 5 ]; then die "bash >= 5 needed (EPOCHREALTIME)"; fi
 
 SERVER_PIN=()
 CLIENT_PIN=()
