@@ -210,3 +210,54 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// WHERE ranges (inclusive/exclusive, infinite), the same range as an expression, and
+    /// WHEREIN, against a filter over the generated values (an unset field is 0).
+    #[test]
+    fn where_and_wherein_match_brute_force(
+        speeds in proptest::collection::vec(-4i32..5, 1..60),
+        lo in -5i32..5, hi in -5i32..5,
+        lo_x in any::<bool>(), hi_x in any::<bool>(), inf in 0u8..3,
+        set in proptest::collection::vec(-4i32..5, 0..4),
+    ) {
+        let mut h = H::new();
+        for (i, v) in speeds.iter().enumerate() {
+            let args = strs(&["SET", "k", &format!("o{i:03}"), "FIELD", "speed", &v.to_string(), "POINT", "30", "-100"]);
+            prop_assert_eq!(h.run(&args), Reply::Ok);
+        }
+        let (lo_f, hi_f) = match inf {
+            0 => (lo as f64, hi as f64),
+            1 => (f64::NEG_INFINITY, hi as f64),
+            _ => (lo as f64, f64::INFINITY),
+        };
+        let bound = |x: f64, excl: bool, neg: &str| {
+            let s = if x.is_infinite() { neg.to_string() } else { x.to_string() };
+            if excl && x.is_finite() { format!("({s}") } else { s }
+        };
+        let in_range = |v: f64| {
+            (if lo_x && lo_f.is_finite() { v > lo_f } else { v >= lo_f })
+                && (if hi_x && hi_f.is_finite() { v < hi_f } else { v <= hi_f })
+        };
+        let expect: Vec<String> = speeds.iter().enumerate()
+            .filter(|(_, v)| in_range(**v as f64))
+            .map(|(i, _)| format!("o{i:03}")).collect();
+        let got = h.search(&strs(&["SCAN", "k", "LIMIT", "1000", "WHERE", "speed", &bound(lo_f, lo_x, "-inf"), &bound(hi_f, hi_x, "+inf"), "IDS"]));
+        prop_assert_eq!(ids(&got), expect.clone());
+        let lo_op = if lo_x && lo_f.is_finite() { ">" } else { ">=" };
+        let hi_op = if hi_x && hi_f.is_finite() { "<" } else { "<=" };
+        let num = |x: f64| if x.is_infinite() { if x > 0.0 { "Infinity".to_string() } else { "-Infinity".to_string() } } else { x.to_string() };
+        let expr = format!("speed {lo_op} {} && speed {hi_op} {}", num(lo_f), num(hi_f));
+        let got = h.search(&strs(&["SCAN", "k", "LIMIT", "1000", "WHERE", &expr, "IDS"]));
+        prop_assert_eq!(ids(&got), expect, "{}", expr);
+        let mut args = strs(&["SCAN", "k", "LIMIT", "1000", "WHEREIN", "speed", &set.len().to_string()]);
+        args.extend(set.iter().map(|v| v.to_string()));
+        args.push("IDS".into());
+        let expect_in: Vec<String> = speeds.iter().enumerate()
+            .filter(|(_, v)| set.contains(v))
+            .map(|(i, _)| format!("o{i:03}")).collect();
+        prop_assert_eq!(ids(&h.search(&args)), expect_in);
+    }
+}

@@ -7,6 +7,8 @@
 
 pub mod args;
 pub mod conn;
+pub mod expr;
+pub mod filter;
 pub mod jsonpath;
 pub mod keys;
 pub mod keys_read;
