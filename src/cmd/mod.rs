@@ -218,6 +218,7 @@ pub fn handler(name: &str) -> Option<Handler> {
         "BOUNDS" => Read(keys_read::bounds),
         "STATS" => Read(keys_read::stats),
         "SCAN" => Read(scan::scan),
+        "SEARCH" => Read(scan::search),
         "NEARBY" => Read(search::nearby),
         "WITHIN" => Read(search::within),
         "INTERSECTS" => Read(search::intersects),

@@ -340,6 +340,51 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Rep
     ))
 }
 
+/// SEARCH key [opts] [ASC|DESC] [COUNT|IDS|OBJECTS]: the STRING objects in value order (ties
+/// by id), MATCH applied to the value.
+pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
+    let key = a.next_str()?;
+    let mut opts = SearchOpts {
+        match_values: true,
+        ..SearchOpts::default()
+    };
+    while !a.is_empty() {
+        let word = a.next_str()?;
+        // Tile38 treats anything it cannot read here as a wrong argument count.
+        if !opts.parse_word(word, a)? {
+            return Err(a.arity_error());
+        }
+    }
+    opts.validate(SearchCmd::Search)?;
+    if !matches!(
+        opts.output,
+        SearchOutput::Count | SearchOutput::Ids | SearchOutput::Objects
+    ) {
+        // Strings have no geometry to render as points, bounds or hashes.
+        return Err(a.arity_error());
+    }
+    let col = db.get(key);
+    let w = ResultWriter::new(&opts, col);
+    let Some(col) = col else {
+        return Ok(w.finish(0));
+    };
+    // No value index in the store: sort the string objects per query (ids are unique, so
+    // (value, id) is a total order and cursors are stable).
+    let mut strings: Vec<(&str, &str, &Object)> = col
+        .iter_from(None)
+        .filter_map(|(id, o)| match &o.body {
+            Body::Str(v) => Some((&**v, id, o)),
+            Body::Geo(_) => None,
+        })
+        .collect();
+    strings.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    if opts.desc {
+        strings.reverse();
+    }
+    let hits = strings.into_iter().map(|(_, id, o)| (id, o, None));
+    Ok(collect(w, &opts, hits, ctx.now_ms))
+}
+
 /// Applies the cursor, expiry, MATCH/WHERE and the limit to a search's hits (in the order the
 /// search walks them). The next cursor counts walked hits; it is 0 when the walk is complete.
 pub fn collect<'a>(
