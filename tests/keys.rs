@@ -878,8 +878,7 @@ fn scan_options_and_outputs() {
     );
     assert_eq!(
         c.cmd(&[
-            "SCAN", "fleet", "WHERE", "speed", "15", "25", "WHERE", "name", "\"a\"", "\"c\"",
-            "IDS"
+            "SCAN", "fleet", "WHERE", "speed", "15", "25", "WHERE", "name", "\"a\"", "\"c\"", "IDS"
         ]),
         arr(&[int(0), arr(&[b("b")])])
     );

@@ -8,7 +8,7 @@ use super::filter::{Where, WhereIn};
 use super::keys_read::field_value;
 use super::ReadCtx;
 use crate::error::{CmdError, CmdResult};
-use crate::geo::{geohash_encode, Geometry};
+use crate::geo::{clip_to_rect, geohash_encode, Geometry, Rect};
 use crate::protocol::{ItemBody, Reply, SearchItem, SearchOutput, SearchReply, Value};
 use crate::store::{Body, Collection, Object};
 
@@ -209,6 +209,8 @@ pub struct ResultWriter<'a> {
     items: Vec<SearchItem>,
     count: u64,
     limit: u64,
+    /// CLIP: bodies are rendered from the object cut to this rectangle.
+    clip: Option<Rect>,
 }
 
 impl<'a> ResultWriter<'a> {
@@ -224,7 +226,14 @@ impl<'a> ResultWriter<'a> {
             items: Vec::new(),
             count: 0,
             limit: opts.effective_limit(),
+            clip: None,
         }
+    }
+
+    /// Renders every body from the object clipped to `r` (INTERSECTS … CLIP).
+    pub fn clipped_to(mut self, r: Rect) -> ResultWriter<'a> {
+        self.clip = Some(r);
+        self
     }
 
     /// True once the limit is reached.
@@ -245,7 +254,10 @@ impl<'a> ResultWriter<'a> {
             .collect();
         self.items.push(SearchItem {
             id: id.to_string(),
-            body: item_body(obj, self.opts.output),
+            body: match (&obj.body, self.clip) {
+                (Body::Geo(g), Some(r)) => geometry_body(&clip_to_rect(g, &r), self.opts.output),
+                _ => item_body(obj, self.opts.output),
+            },
             fields,
             distance,
         });

@@ -68,8 +68,9 @@ fn parse_options<'a>(
     }
 }
 
-/// Parses a search area (after its keyword) as Tile38 names them.
-fn parse_area(db: &Db, word: &str, a: &mut Args, now_ms: i64) -> CmdResult<Area> {
+/// Parses a search area (after its keyword) as Tile38 names them; arguments after it are left
+/// for the caller.
+pub(super) fn parse_area(db: &Db, word: &str, a: &mut Args, now_ms: i64) -> CmdResult<Area> {
     let area = match word.to_ascii_uppercase().as_str() {
         "POINT" => {
             let (lat, lon) = (a.next_f64()?, a.next_f64()?);
@@ -117,7 +118,6 @@ fn parse_area(db: &Db, word: &str, a: &mut Args, now_ms: i64) -> CmdResult<Area>
         }
         _ => return Err(CmdError::InvalidArg(word.into())),
     };
-    a.finish()?;
     Ok(area)
 }
 
@@ -201,18 +201,17 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
     })?;
     if opts.clip {
         check_clip_area(word)?;
-        if pred == Predicate::Intersects {
-            return Err(CmdError::Other(
-                "the CLIP option is not supported yet".into(),
-            ));
-        }
     }
     let mut area = parse_area(db, word, a, ctx.now_ms)?;
+    a.finish()?;
     if let Some(m) = extra.buffer {
         area = area.with_buffer(m);
     }
     let col = db.get(key);
-    let w = ResultWriter::new(&opts, col);
+    let mut w = ResultWriter::new(&opts, col);
+    if let (true, Predicate::Intersects, Area::Rect(r)) = (opts.clip, pred, &area) {
+        w = w.clipped_to(*r);
+    }
     let Some(col) = col else {
         return Ok(w.finish(0));
     };
