@@ -244,8 +244,8 @@ fn bad_areas_and_options_get_clear_errors() {
         "-ERR wrong number of arguments for 'nearby' command\r\n"
     );
     assert_eq!(
-        c.cmd(&["INTERSECTS", "fleet", "CLIP", "BOUNDS", "1", "2", "3", "4"]),
-        "-ERR the CLIP option is not supported yet\r\n"
+        c.cmd(&["INTERSECTS", "fleet", "CLIP", "CIRCLE", "1", "2", "3"]),
+        "-ERR invalid argument 'cannot clip with circle'\r\n"
     );
     // The connection keeps working.
     assert_eq!(

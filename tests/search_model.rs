@@ -1,7 +1,8 @@
 //! Oracle tests for the spatial searches: random points and rectangles in a real server
 //! (in-process, through exec), every query compared with a brute-force scan over all objects:
-//! ids and order for NEARBY, ids for WITHIN and INTERSECTS, and cursors paging through exactly
-//! the same set.
+//! ids and order for NEARBY, ids for WITHIN and INTERSECTS (rectangles, circles, polygons with
+//! holes, against points and rectangles), cursors paging through exactly the same set, and
+//! WHERE/WHEREIN against a filter over the generated field values.
 
 use std::collections::BTreeSet;
 
@@ -207,6 +208,151 @@ proptest! {
             sorted.dedup();
             prop_assert_eq!(sorted.len(), seen.len(), "{} repeated an id", cmd);
             prop_assert_eq!(seen.len(), objs.len(), "{} missed ids", cmd);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// WHERE ranges (inclusive/exclusive, infinite), the same range as an expression, and
+    /// WHEREIN, against a filter over the generated values (an unset field is 0).
+    #[test]
+    fn where_and_wherein_match_brute_force(
+        speeds in proptest::collection::vec(-4i32..5, 1..60),
+        lo in -5i32..5, hi in -5i32..5,
+        lo_x in any::<bool>(), hi_x in any::<bool>(), inf in 0u8..3,
+        set in proptest::collection::vec(-4i32..5, 0..4),
+    ) {
+        let mut h = H::new();
+        for (i, v) in speeds.iter().enumerate() {
+            let args = strs(&["SET", "k", &format!("o{i:03}"), "FIELD", "speed", &v.to_string(), "POINT", "30", "-100"]);
+            prop_assert_eq!(h.run(&args), Reply::Ok);
+        }
+        let (lo_f, hi_f) = match inf {
+            0 => (lo as f64, hi as f64),
+            1 => (f64::NEG_INFINITY, hi as f64),
+            _ => (lo as f64, f64::INFINITY),
+        };
+        let bound = |x: f64, excl: bool, neg: &str| {
+            let s = if x.is_infinite() { neg.to_string() } else { x.to_string() };
+            if excl && x.is_finite() { format!("({s}") } else { s }
+        };
+        let in_range = |v: f64| {
+            (if lo_x && lo_f.is_finite() { v > lo_f } else { v >= lo_f })
+                && (if hi_x && hi_f.is_finite() { v < hi_f } else { v <= hi_f })
+        };
+        let expect: Vec<String> = speeds.iter().enumerate()
+            .filter(|(_, v)| in_range(**v as f64))
+            .map(|(i, _)| format!("o{i:03}")).collect();
+        let got = h.search(&strs(&["SCAN", "k", "LIMIT", "1000", "WHERE", "speed", &bound(lo_f, lo_x, "-inf"), &bound(hi_f, hi_x, "+inf"), "IDS"]));
+        prop_assert_eq!(ids(&got), expect.clone());
+        let lo_op = if lo_x && lo_f.is_finite() { ">" } else { ">=" };
+        let hi_op = if hi_x && hi_f.is_finite() { "<" } else { "<=" };
+        let num = |x: f64| if x.is_infinite() { if x > 0.0 { "Infinity".to_string() } else { "-Infinity".to_string() } } else { x.to_string() };
+        let expr = format!("speed {lo_op} {} && speed {hi_op} {}", num(lo_f), num(hi_f));
+        let got = h.search(&strs(&["SCAN", "k", "LIMIT", "1000", "WHERE", &expr, "IDS"]));
+        prop_assert_eq!(ids(&got), expect, "{}", expr);
+        let mut args = strs(&["SCAN", "k", "LIMIT", "1000", "WHEREIN", "speed", &set.len().to_string()]);
+        args.extend(set.iter().map(|v| v.to_string()));
+        args.push("IDS".into());
+        let expect_in: Vec<String> = speeds.iter().enumerate()
+            .filter(|(_, v)| set.contains(v))
+            .map(|(i, _)| format!("o{i:03}")).collect();
+        prop_assert_eq!(ids(&h.search(&args)), expect_in);
+    }
+}
+
+/// Closed-rectangle tests for the oracles below: (min_lat, min_lon, max_lat, max_lon).
+type Bx = (f64, f64, f64, f64);
+
+fn obj_box(o: &Obj) -> Bx {
+    match *o {
+        Obj::Point(a, b) => (a, b, a, b),
+        Obj::Rect(a, b, c, d) => (a, b, c, d),
+    }
+}
+
+/// The smallest and largest haversine distance from `(lat, lon)` to a box, by sampling its
+/// boundary densely (0 when the point is inside).
+fn sampled_distances(lat: f64, lon: f64, r: Bx) -> (f64, f64) {
+    let inside = lat >= r.0 && lat <= r.2 && lon >= r.1 && lon <= r.3;
+    let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
+    let n = 400;
+    for i in 0..=n {
+        let t = i as f64 / n as f64;
+        let la = r.0 + (r.2 - r.0) * t;
+        let lo_ = r.1 + (r.3 - r.1) * t;
+        for (x, y) in [(la, r.1), (la, r.3), (r.0, lo_), (r.2, lo_)] {
+            let d = haversine_meters(lat, lon, x, y);
+            lo = lo.min(d);
+            hi = hi.max(d);
+        }
+    }
+    (if inside { 0.0 } else { lo }, hi)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// WITHIN/INTERSECTS a polygon with a rectangular hole, for points and rectangles, against
+    /// set arithmetic on boxes: inside the outer ring and not in the hole's open interior.
+    #[test]
+    fn polygons_with_holes_match_box_arithmetic(
+        objs in proptest::collection::vec(obj(), 1..100),
+        q in (29.8..30.4f64, -100.2..-99.6f64, 0.3..0.9f64, 0.3..0.9f64),
+        hole in (0.1..0.45f64, 0.1..0.45f64, 0.1..0.45f64, 0.1..0.45f64),
+    ) {
+        let mut h = H::new();
+        load(&mut h, &objs);
+        let outer: Bx = (q.0, q.1, q.0 + q.2, q.1 + q.3);
+        let hl: Bx = (
+            outer.0 + q.2 * hole.0 / 2.0,
+            outer.1 + q.3 * hole.1 / 2.0,
+            outer.2 - q.2 * hole.2 / 2.0,
+            outer.3 - q.3 * hole.3 / 2.0,
+        );
+        let ring = |b: Bx| format!("[[{1},{0}],[{3},{0}],[{3},{2}],[{1},{2}],[{1},{0}]]", b.0, b.1, b.2, b.3);
+        let poly = format!(r#"{{"type":"Polygon","coordinates":[{},{}]}}"#, ring(outer), ring(hl));
+        let mut within = BTreeSet::new();
+        let mut inter = BTreeSet::new();
+        for (i, o) in objs.iter().enumerate() {
+            let r = obj_box(o);
+            let in_outer = r.0 >= outer.0 && r.2 <= outer.2 && r.1 >= outer.1 && r.3 <= outer.3;
+            let meets_outer = r.0 <= outer.2 && r.2 >= outer.0 && r.1 <= outer.3 && r.3 >= outer.1;
+            let meets_hole_open = r.0 < hl.2 && r.2 > hl.0 && r.1 < hl.3 && r.3 > hl.1;
+            let in_hole_open = r.0 > hl.0 && r.2 < hl.2 && r.1 > hl.1 && r.3 < hl.3;
+            let id = format!("o{i:03}");
+            if in_outer && !meets_hole_open { within.insert(id.clone()); }
+            if meets_outer && !in_hole_open { inter.insert(id); }
+        }
+        let w = h.search(&strs(&["WITHIN", "k", "LIMIT", "1000", "IDS", "OBJECT", &poly]));
+        prop_assert_eq!(ids(&w).into_iter().collect::<BTreeSet<_>>(), within);
+        let x = h.search(&strs(&["INTERSECTS", "k", "LIMIT", "1000", "IDS", "OBJECT", &poly]));
+        prop_assert_eq!(ids(&x).into_iter().collect::<BTreeSet<_>>(), inter);
+    }
+
+    /// Circles against rectangles (and points): INTERSECTS when the nearest point of the box
+    /// is within the radius, WITHIN when the farthest is; cases within 1% of the radius are
+    /// left out, as the oracle samples the boundary.
+    #[test]
+    fn circles_against_rectangles_match_sampled_distances(
+        objs in proptest::collection::vec(obj(), 1..60),
+        c in (29.8..31.0f64, -100.2..-99.0f64),
+        meters in 2000.0..80_000.0f64,
+    ) {
+        let mut h = H::new();
+        load(&mut h, &objs);
+        let (lat, lon, m) = (c.0.to_string(), c.1.to_string(), meters.to_string());
+        let w: BTreeSet<String> = ids(&h.search(&strs(&["WITHIN", "k", "LIMIT", "1000", "IDS", "CIRCLE", &lat, &lon, &m]))).into_iter().collect();
+        let x: BTreeSet<String> = ids(&h.search(&strs(&["INTERSECTS", "k", "LIMIT", "1000", "IDS", "CIRCLE", &lat, &lon, &m]))).into_iter().collect();
+        for (i, o) in objs.iter().enumerate() {
+            let id = format!("o{i:03}");
+            let (near, far) = sampled_distances(c.0, c.1, obj_box(o));
+            if near < meters * 0.99 { prop_assert!(x.contains(&id), "{} {:?} should intersect", id, o); }
+            if near > meters * 1.01 { prop_assert!(!x.contains(&id), "{} {:?} should not intersect", id, o); }
+            if far < meters * 0.99 { prop_assert!(w.contains(&id), "{} {:?} should be within", id, o); }
+            if far > meters * 1.01 { prop_assert!(!w.contains(&id), "{} {:?} should not be within", id, o); }
         }
     }
 }

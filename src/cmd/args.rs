@@ -58,6 +58,13 @@ impl<'a> Args<'a> {
             .and_then(|b| std::str::from_utf8(b).ok())
     }
 
+    /// The argument `n` places after the next one, without consuming anything.
+    pub fn peek_at(&self, n: usize) -> Option<&'a str> {
+        self.args
+            .get(self.pos + n)
+            .and_then(|b| std::str::from_utf8(b).ok())
+    }
+
     /// Consumes the next argument if it equals `word` (ASCII case-insensitive).
     pub fn eat(&mut self, word: &str) -> bool {
         if self.peek().is_some_and(|p| p.eq_ignore_ascii_case(word)) {

@@ -5,8 +5,11 @@
 //! `&mut Db` plus a [`WriteCtx`] where they record the canonical form to log. Handlers must not
 //! do IO, `.await`, take locks or know the wire format; `exec` does all of that around them.
 
+pub mod areatest;
 pub mod args;
 pub mod conn;
+pub mod expr;
+pub mod filter;
 pub mod jsonpath;
 pub mod keys;
 pub mod keys_read;
@@ -219,6 +222,8 @@ pub fn handler(name: &str) -> Option<Handler> {
         "BOUNDS" => Read(keys_read::bounds),
         "STATS" => Read(keys_read::stats),
         "SCAN" => Read(scan::scan),
+        "SEARCH" => Read(scan::search),
+        "TEST" => Read(areatest::test),
         "NEARBY" => Read(search::nearby),
         "WITHIN" => Read(search::within),
         "INTERSECTS" => Read(search::intersects),

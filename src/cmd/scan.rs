@@ -1,42 +1,39 @@
-//! SCAN and the search options it shares with the spatial searches: CURSOR, LIMIT, MATCH,
-//! WHERE, NOFIELDS, ASC/DESC and the output kinds; plus turning matched objects into
-//! [`SearchItem`]s.
+//! SCAN and the search options it shares with SEARCH and the spatial searches: CURSOR, LIMIT,
+//! MATCH, WHERE/WHEREIN (clauses in [`super::filter`]), NOFIELDS, ASC/DESC, SPARSE, CLIP, the
+//! output kinds and Tile38's checks of their combinations; plus turning matched objects into
+//! [`SearchItem`]s and walking hits with a cursor.
 
 use super::args::Args;
+use super::filter::{Where, WhereIn};
 use super::keys_read::field_value;
 use super::ReadCtx;
 use crate::error::{CmdError, CmdResult};
-use crate::geo::{geohash_encode, Geometry};
+use crate::geo::{clip_to_rect, geohash_encode, Geometry, Rect};
 use crate::protocol::{ItemBody, Reply, SearchItem, SearchOutput, SearchReply, Value};
 use crate::store::{Body, Collection, Object};
 
 /// Tile38's default LIMIT for searches that return items.
 pub const DEFAULT_LIMIT: u64 = 100;
 
-/// A `WHERE field min max` range.
-#[derive(Debug, Clone)]
-pub struct WhereRange {
-    pub field: String,
-    pub min: f64,
-    pub min_exclusive: bool,
-    pub max: f64,
-    pub max_exclusive: bool,
+/// Which command parsed the options (Tile38 allows a few only for some).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchCmd {
+    Scan,
+    Search,
+    Nearby,
+    Within,
+    Intersects,
 }
 
-impl WhereRange {
-    fn matches(&self, obj: &Object) -> bool {
-        let v = obj.fields.get(&self.field).map_or(0.0, |f| f.as_number());
-        let above = if self.min_exclusive {
-            v > self.min
-        } else {
-            v >= self.min
-        };
-        let below = if self.max_exclusive {
-            v < self.max
-        } else {
-            v <= self.max
-        };
-        above && below
+impl SearchCmd {
+    fn name(self) -> &'static str {
+        match self {
+            SearchCmd::Scan => "SCAN",
+            SearchCmd::Search => "SEARCH",
+            SearchCmd::Nearby => "NEARBY",
+            SearchCmd::Within => "WITHIN",
+            SearchCmd::Intersects => "INTERSECTS",
+        }
     }
 }
 
@@ -46,9 +43,19 @@ pub struct SearchOpts {
     pub cursor: u64,
     pub limit: Option<u64>,
     pub matches: Vec<String>,
-    pub wheres: Vec<WhereRange>,
+    pub wheres: Vec<Where>,
+    pub whereins: Vec<WhereIn>,
     pub no_fields: bool,
     pub desc: bool,
+    /// ASC or DESC was given (they are refused for the spatial searches).
+    pub order_given: bool,
+    pub cursor_given: bool,
+    /// `SPARSE n`: at most one object per cell of a 2^n by 2^n grid over the area.
+    pub sparse: Option<u8>,
+    /// `CLIP`: INTERSECTS clips objects to the area; the other searches ignore it, as Tile38.
+    pub clip: bool,
+    /// SEARCH: MATCH tests the string value instead of the id.
+    pub match_values: bool,
     pub output: SearchOutput,
 }
 
@@ -59,28 +66,24 @@ impl Default for SearchOpts {
             limit: None,
             matches: Vec::new(),
             wheres: Vec::new(),
+            whereins: Vec::new(),
             no_fields: false,
             desc: false,
+            order_given: false,
+            cursor_given: false,
+            sparse: None,
+            clip: false,
+            match_values: false,
             output: SearchOutput::Objects,
         }
     }
 }
 
-fn parse_bound(s: &str) -> CmdResult<(f64, bool)> {
-    let (exclusive, num) = match s.strip_prefix('(') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let v = match num.to_ascii_lowercase().as_str() {
-        "-inf" => f64::NEG_INFINITY,
-        "+inf" | "inf" => f64::INFINITY,
-        other => other
-            .parse::<f64>()
-            .ok()
-            .filter(|v| !v.is_nan())
-            .ok_or_else(|| CmdError::InvalidArg(s.into()))?,
-    };
-    Ok((v, exclusive))
+fn duplicate(word: &str) -> CmdError {
+    CmdError::Other(format!(
+        "duplicate argument '{}'",
+        word.to_ascii_uppercase()
+    ))
 }
 
 impl SearchOpts {
@@ -88,24 +91,39 @@ impl SearchOpts {
     /// the word is not one, so the caller can try its own words.
     pub fn parse_word(&mut self, word: &str, a: &mut Args) -> CmdResult<bool> {
         match word.to_ascii_uppercase().as_str() {
-            "CURSOR" => self.cursor = a.next_u64()?,
-            "LIMIT" => self.limit = Some(a.next_u64()?),
-            "MATCH" => self.matches.push(a.next_str()?.to_string()),
-            "WHERE" => {
-                let field = a.next_str()?.to_string();
-                let (min, min_exclusive) = parse_bound(a.next_str()?)?;
-                let (max, max_exclusive) = parse_bound(a.next_str()?)?;
-                self.wheres.push(WhereRange {
-                    field,
-                    min,
-                    min_exclusive,
-                    max,
-                    max_exclusive,
-                });
+            "CURSOR" if self.cursor_given => return Err(duplicate(word)),
+            "CURSOR" => {
+                self.cursor = a.next_u64()?;
+                self.cursor_given = true;
             }
+            "LIMIT" if self.limit.is_some() => return Err(duplicate(word)),
+            "LIMIT" => {
+                let s = a.next_str()?;
+                match s.parse::<u64>() {
+                    Ok(n) if n > 0 => self.limit = Some(n),
+                    _ => return Err(CmdError::InvalidArg(s.into())),
+                }
+            }
+            "SPARSE" if self.sparse.is_some() => return Err(duplicate(word)),
+            "SPARSE" => {
+                let s = a.next_str()?;
+                match s.parse::<u8>() {
+                    Ok(n) if (1..=8).contains(&n) => self.sparse = Some(n),
+                    _ => return Err(CmdError::InvalidArg(s.into())),
+                }
+            }
+            "MATCH" => self.matches.push(a.next_str()?.to_string()),
+            "WHERE" => self.wheres.push(Where::parse(a)?),
+            "WHEREIN" => self.whereins.push(WhereIn::parse(a)?),
+            "NOFIELDS" if self.no_fields => return Err(duplicate(word)),
             "NOFIELDS" => self.no_fields = true,
-            "ASC" => self.desc = false,
-            "DESC" => self.desc = true,
+            "CLIP" if self.clip => return Err(duplicate(word)),
+            "CLIP" => self.clip = true,
+            "ASC" | "DESC" if self.order_given => return Err(duplicate(word)),
+            "ASC" | "DESC" => {
+                self.desc = word.eq_ignore_ascii_case("DESC");
+                self.order_given = true;
+            }
             "COUNT" => self.output = SearchOutput::Count,
             "IDS" => self.output = SearchOutput::Ids,
             "OBJECTS" => self.output = SearchOutput::Objects,
@@ -123,6 +141,40 @@ impl SearchOpts {
         Ok(true)
     }
 
+    /// Tile38's checks of option combinations, once every option is parsed.
+    pub fn validate(&mut self, cmd: SearchCmd) -> CmdResult<()> {
+        let not_allowed = |what: &str| {
+            Err(CmdError::Other(format!(
+                "{what} is not allowed for {}",
+                cmd.name()
+            )))
+        };
+        match cmd {
+            SearchCmd::Scan | SearchCmd::Search if self.sparse.is_some() => {
+                return not_allowed("SPARSE")
+            }
+            SearchCmd::Nearby | SearchCmd::Within | SearchCmd::Intersects if self.order_given => {
+                return not_allowed(if self.desc { "DESC" } else { "ASC" })
+            }
+            _ => {}
+        }
+        if self.sparse.is_some() {
+            if self.limit.is_some() {
+                return Err(CmdError::Other(
+                    "LIMIT is not allowed when SPARSE is specified".into(),
+                ));
+            }
+            if self.cursor_given {
+                return Err(CmdError::Other(
+                    "CURSOR is not allowed when SPARSE is specified".into(),
+                ));
+            }
+            // One object per cell: the grid bounds the reply (4^8 cells at most).
+            self.limit = Some(u64::MAX);
+        }
+        Ok(())
+    }
+
     /// The effective limit (COUNT has none).
     pub fn effective_limit(&self) -> u64 {
         match (self.output, self.limit) {
@@ -132,14 +184,21 @@ impl SearchOpts {
         }
     }
 
-    /// True when an object passes MATCH and WHERE.
+    /// True when an object passes MATCH (on the id, or the value for SEARCH), WHERE and
+    /// WHEREIN.
     pub fn accepts(&self, id: &str, obj: &Object) -> bool {
+        let subject = match (&obj.body, self.match_values) {
+            (Body::Str(s), true) => s,
+            _ => id,
+        };
         let id_ok = self.matches.is_empty()
             || self
                 .matches
                 .iter()
-                .any(|m| m == "*" || wildmatch::WildMatch::new(m).matches(id));
-        id_ok && self.wheres.iter().all(|w| w.matches(obj))
+                .any(|m| m == "*" || wildmatch::WildMatch::new(m).matches(subject));
+        id_ok
+            && self.wheres.iter().all(|w| w.matches(id, obj))
+            && self.whereins.iter().all(|w| w.matches(obj))
     }
 }
 
@@ -150,6 +209,8 @@ pub struct ResultWriter<'a> {
     items: Vec<SearchItem>,
     count: u64,
     limit: u64,
+    /// CLIP: bodies are rendered from the object cut to this rectangle.
+    clip: Option<Rect>,
 }
 
 impl<'a> ResultWriter<'a> {
@@ -165,7 +226,14 @@ impl<'a> ResultWriter<'a> {
             items: Vec::new(),
             count: 0,
             limit: opts.effective_limit(),
+            clip: None,
         }
+    }
+
+    /// Renders every body from the object clipped to `r` (INTERSECTS … CLIP).
+    pub fn clipped_to(mut self, r: Rect) -> ResultWriter<'a> {
+        self.clip = Some(r);
+        self
     }
 
     /// True once the limit is reached.
@@ -186,7 +254,10 @@ impl<'a> ResultWriter<'a> {
             .collect();
         self.items.push(SearchItem {
             id: id.to_string(),
-            body: item_body(obj, self.opts.output),
+            body: match (&obj.body, self.clip) {
+                (Body::Geo(g), Some(r)) => geometry_body(&clip_to_rect(g, &r), self.opts.output),
+                _ => item_body(obj, self.opts.output),
+            },
             fields,
             distance,
         });
@@ -262,6 +333,7 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Rep
             return Err(CmdError::InvalidArg(word.into()));
         }
     }
+    opts.validate(SearchCmd::Scan)?;
     let col = db.get(key);
     let w = ResultWriter::new(&opts, col);
     let Some(col) = col else {
@@ -278,6 +350,51 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Rep
         iter.map(|(id, o)| (id, o, None)),
         ctx.now_ms,
     ))
+}
+
+/// SEARCH key [opts] [ASC|DESC] [COUNT|IDS|OBJECTS]: the STRING objects in value order (ties
+/// by id), MATCH applied to the value.
+pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
+    let key = a.next_str()?;
+    let mut opts = SearchOpts {
+        match_values: true,
+        ..SearchOpts::default()
+    };
+    while !a.is_empty() {
+        let word = a.next_str()?;
+        // Tile38 treats anything it cannot read here as a wrong argument count.
+        if !opts.parse_word(word, a)? {
+            return Err(a.arity_error());
+        }
+    }
+    opts.validate(SearchCmd::Search)?;
+    if !matches!(
+        opts.output,
+        SearchOutput::Count | SearchOutput::Ids | SearchOutput::Objects
+    ) {
+        // Strings have no geometry to render as points, bounds or hashes.
+        return Err(a.arity_error());
+    }
+    let col = db.get(key);
+    let w = ResultWriter::new(&opts, col);
+    let Some(col) = col else {
+        return Ok(w.finish(0));
+    };
+    // No value index in the store: sort the string objects per query (ids are unique, so
+    // (value, id) is a total order and cursors are stable).
+    let mut strings: Vec<(&str, &str, &Object)> = col
+        .iter_from(None)
+        .filter_map(|(id, o)| match &o.body {
+            Body::Str(v) => Some((&**v, id, o)),
+            Body::Geo(_) => None,
+        })
+        .collect();
+    strings.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    if opts.desc {
+        strings.reverse();
+    }
+    let hits = strings.into_iter().map(|(_, id, o)| (id, o, None));
+    Ok(collect(w, &opts, hits, ctx.now_ms))
 }
 
 /// Applies the cursor, expiry, MATCH/WHERE and the limit to a search's hits (in the order the

@@ -4,10 +4,10 @@
 
 use super::args::Args;
 use super::keys::{live, missing};
-use super::scan::{collect, ResultWriter, SearchOpts};
+use super::scan::{collect, ResultWriter, SearchCmd, SearchOpts};
 use super::ReadCtx;
 use crate::error::{CmdError, CmdResult};
-use crate::geo::{Area, Geometry};
+use crate::geo::{distance_to, Area, Geometry, Rect};
 use crate::protocol::Reply;
 use crate::store::{Collection, Db, Object};
 
@@ -41,6 +41,9 @@ fn parse_options<'a>(
             continue;
         }
         match word.to_ascii_uppercase().as_str() {
+            "DISTANCE" if nearby && extra.distance => {
+                return Err(CmdError::Other("duplicate argument 'DISTANCE'".into()))
+            }
             "DISTANCE" if nearby => extra.distance = true,
             "BUFFER" if !nearby => {
                 let m = a.next_f64()?;
@@ -54,7 +57,7 @@ fn parse_options<'a>(
                     "live geofences (FENCE) are not supported yet".into(),
                 ))
             }
-            "CLIP" | "SPARSE" | "ROAM" | "WHEREIN" | "WHEREEVAL" | "WHEREEVALSHA" => {
+            "ROAM" | "WHEREEVAL" | "WHEREEVALSHA" => {
                 return Err(CmdError::Other(format!(
                     "the {} option is not supported yet",
                     word.to_ascii_uppercase()
@@ -65,8 +68,9 @@ fn parse_options<'a>(
     }
 }
 
-/// Parses a search area (after its keyword) as Tile38 names them.
-fn parse_area(db: &Db, word: &str, a: &mut Args, now_ms: i64) -> CmdResult<Area> {
+/// Parses a search area (after its keyword) as Tile38 names them; arguments after it are left
+/// for the caller.
+pub(super) fn parse_area(db: &Db, word: &str, a: &mut Args, now_ms: i64) -> CmdResult<Area> {
     let area = match word.to_ascii_uppercase().as_str() {
         "POINT" => {
             let (lat, lon) = (a.next_f64()?, a.next_f64()?);
@@ -114,7 +118,6 @@ fn parse_area(db: &Db, word: &str, a: &mut Args, now_ms: i64) -> CmdResult<Area>
         }
         _ => return Err(CmdError::InvalidArg(word.into())),
     };
-    a.finish()?;
     Ok(area)
 }
 
@@ -134,6 +137,7 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
     let mut opts = SearchOpts::default();
     let mut extra = Extra::default();
     let word = parse_options(a, &mut opts, &mut extra, true)?;
+    opts.validate(SearchCmd::Nearby)?;
     if !word.eq_ignore_ascii_case("POINT") {
         return Err(CmdError::InvalidArg(word.into()));
     }
@@ -148,11 +152,26 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
     if meters.is_some_and(|m| m < 0.0) {
         return Err(CmdError::InvalidArg(meters.unwrap_or_default().to_string()));
     }
+    if opts.sparse.is_some() && meters.is_none() {
+        return Err(CmdError::Other(
+            "cannot use SPARSE without a point distance".into(),
+        ));
+    }
     let col = db.get(key);
     let w = ResultWriter::new(&opts, col);
     let Some(col) = col else {
         return Ok(w.finish(0));
     };
+    if let (Some(depth), Some(meters)) = (opts.sparse, meters) {
+        // Tile38 answers NEARBY … SPARSE as an INTERSECTS of the circle, cell by cell.
+        let area = Area::Circle { lat, lon, meters };
+        let hits = sparse_hits(col, &area, depth, ctx.now_ms, |g| area.intersects(g));
+        let hits = hits.into_iter().map(|(id, o)| {
+            let d = o.geometry().map(|g| distance_to(lat, lon, g));
+            (id, o, d.filter(|_| extra.distance))
+        });
+        return Ok(collect(w, &opts, hits, ctx.now_ms));
+    }
     let limit = meters.unwrap_or(f64::INFINITY);
     let hits = col
         .nearby(lat, lon)
@@ -176,21 +195,36 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
     let mut opts = SearchOpts::default();
     let mut extra = Extra::default();
     let word = parse_options(a, &mut opts, &mut extra, false)?;
+    opts.validate(match pred {
+        Predicate::Within => SearchCmd::Within,
+        Predicate::Intersects => SearchCmd::Intersects,
+    })?;
+    if opts.clip {
+        check_clip_area(word)?;
+    }
     let mut area = parse_area(db, word, a, ctx.now_ms)?;
+    a.finish()?;
     if let Some(m) = extra.buffer {
         area = area.with_buffer(m);
     }
     let col = db.get(key);
-    let w = ResultWriter::new(&opts, col);
+    let mut w = ResultWriter::new(&opts, col);
+    if let (true, Predicate::Intersects, Area::Rect(r)) = (opts.clip, pred, &area) {
+        w = w.clipped_to(*r);
+    }
     let Some(col) = col else {
         return Ok(w.finish(0));
     };
-    let hits = candidates(col, &area).filter(|(_, o)| {
-        o.geometry().is_some_and(|g| match pred {
-            Predicate::Within => area.contains(g),
-            Predicate::Intersects => area.intersects(g),
-        })
-    });
+    let test = |g: &Geometry| match pred {
+        Predicate::Within => area.contains(g),
+        Predicate::Intersects => area.intersects(g),
+    };
+    if let Some(depth) = opts.sparse {
+        let hits = sparse_hits(col, &area, depth, ctx.now_ms, test);
+        let hits = hits.into_iter().map(|(id, o)| (id, o, None));
+        return Ok(collect(w, &opts, hits, ctx.now_ms));
+    }
+    let hits = candidates(col, &area).filter(|(_, o)| o.geometry().is_some_and(test));
     Ok(collect(
         w,
         &opts,
@@ -206,4 +240,69 @@ fn candidates<'a>(
 ) -> impl Iterator<Item = (&'a str, &'a Object)> + 'a {
     col.intersecting(&area.bbox())
         .filter_map(move |id| col.get(id).map(|o| (id, o)))
+}
+
+/// Tile38 clips only to rectangles and points: CIRCLE, SECTOR, OBJECT and GET are refused
+/// (`invalid argument 'cannot clip with circle'`).
+fn check_clip_area(word: &str) -> CmdResult<()> {
+    let lower = word.to_ascii_lowercase();
+    match lower.as_str() {
+        "circle" | "sector" | "object" | "get" => {
+            Err(CmdError::InvalidArg(format!("cannot clip with {lower}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// SPARSE: splits the area's bounding box into quadrants `depth` times (north-west,
+/// north-east, south-west, south-east, Tile38's order) and takes from each cell the first
+/// object in R-tree order that passes `test` and was not taken from an earlier cell. As in
+/// Tile38, MATCH/WHERE are applied afterwards, so a cell whose first object fails them
+/// contributes nothing.
+fn sparse_hits<'a>(
+    col: &'a Collection,
+    area: &Area,
+    depth: u8,
+    now_ms: i64,
+    test: impl Fn(&Geometry) -> bool,
+) -> Vec<(&'a str, &'a Object)> {
+    let mut cells = vec![area.bbox()];
+    for _ in 0..depth {
+        cells = cells.iter().flat_map(quadrants).collect();
+    }
+    let mut taken = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for cell in &cells {
+        let first = col
+            .intersecting(cell)
+            .filter(|id| !taken.contains(id))
+            .filter_map(|id| col.get(id).map(|o| (id, o)))
+            .find(|(_, o)| !o.is_expired(now_ms) && o.geometry().is_some_and(&test));
+        if let Some((id, o)) = first {
+            taken.insert(id);
+            out.push((id, o));
+        }
+    }
+    out
+}
+
+/// The four quadrants of a rectangle, north-west first, then north-east, south-west,
+/// south-east.
+fn quadrants(r: &Rect) -> [Rect; 4] {
+    let (mid_lat, mid_lon) = (
+        r.min_lat + (r.max_lat - r.min_lat) / 2.0,
+        r.min_lon + (r.max_lon - r.min_lon) / 2.0,
+    );
+    let rect = |min_lat, min_lon, max_lat, max_lon| Rect {
+        min_lat,
+        min_lon,
+        max_lat,
+        max_lon,
+    };
+    [
+        rect(mid_lat, r.min_lon, r.max_lat, mid_lon),
+        rect(mid_lat, mid_lon, r.max_lat, r.max_lon),
+        rect(r.min_lat, r.min_lon, mid_lat, mid_lon),
+        rect(r.min_lat, mid_lon, mid_lat, r.max_lon),
+    ]
 }

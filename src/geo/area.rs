@@ -157,6 +157,41 @@ impl Area {
         }
     }
 
+    /// The area as a geometry (TEST's first operand): a circle becomes Tile38's 64-sided
+    /// polygon of points at the radius.
+    pub fn to_geometry(&self) -> Geometry {
+        match self {
+            Area::Point { lat, lon } => Geometry::Point {
+                lat: *lat,
+                lon: *lon,
+            },
+            Area::Rect(r) => Geometry::Bounds(*r),
+            Area::Shape(g) => (**g).clone(),
+            Area::Circle { lat, lon, meters } => {
+                const STEPS: usize = 64;
+                let mut json = String::from(r#"{"type":"Polygon","coordinates":[["#);
+                for i in 0..=STEPS {
+                    let bearing = 360.0 * (i % STEPS) as f64 / STEPS as f64;
+                    let (plat, plon) =
+                        super::cap::destination(*lat, *lon, *meters, bearing, EARTH_RADIUS_METERS);
+                    if i > 0 {
+                        json.push(',');
+                    }
+                    json.push('[');
+                    super::fmt_coord(plon, &mut json);
+                    json.push(',');
+                    super::fmt_coord(plat.clamp(-90.0, 90.0), &mut json);
+                    json.push(']');
+                }
+                json.push_str("]]}");
+                Geometry::from_geojson(&json).unwrap_or(Geometry::Point {
+                    lat: *lat,
+                    lon: *lon,
+                })
+            }
+        }
+    }
+
     fn view(&self) -> View<'_> {
         match self {
             Area::Point { lat, lon } => View::Point(*lat, *lon),
