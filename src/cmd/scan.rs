@@ -8,7 +8,7 @@ use super::ReadCtx;
 use crate::error::{CmdError, CmdResult};
 use crate::geo::{geohash_encode, Geometry};
 use crate::protocol::{ItemBody, Reply, SearchItem, SearchOutput, SearchReply, Value};
-use crate::store::{Body, Collection, Object};
+use crate::store::{Body, Collection, ObjRef};
 
 /// Tile38's default LIMIT for searches that return items.
 pub const DEFAULT_LIMIT: u64 = 100;
@@ -24,8 +24,8 @@ pub struct WhereRange {
 }
 
 impl WhereRange {
-    fn matches(&self, obj: &Object) -> bool {
-        let v = obj.fields.get(&self.field).map_or(0.0, |f| f.as_number());
+    fn matches(&self, obj: ObjRef<'_>) -> bool {
+        let v = obj.fields().get(&self.field).map_or(0.0, |f| f.as_number());
         let above = if self.min_exclusive {
             v > self.min
         } else {
@@ -133,7 +133,7 @@ impl SearchOpts {
     }
 
     /// True when an object passes MATCH and WHERE.
-    pub fn accepts(&self, id: &str, obj: &Object) -> bool {
+    pub fn accepts(&self, id: &str, obj: ObjRef<'_>) -> bool {
         let id_ok = self.matches.is_empty()
             || self
                 .matches
@@ -174,7 +174,7 @@ impl<'a> ResultWriter<'a> {
     }
 
     /// Adds one accepted object.
-    pub fn push(&mut self, id: &str, obj: &Object, distance: Option<f64>) {
+    pub fn push(&mut self, id: &str, obj: ObjRef<'_>, distance: Option<f64>) {
         self.count += 1;
         if self.opts.output == SearchOutput::Count {
             return;
@@ -182,7 +182,11 @@ impl<'a> ResultWriter<'a> {
         let fields = self
             .field_names
             .iter()
-            .map(|n| obj.fields.get(n).map_or(Value::Float(0.0), field_value))
+            .map(|n| {
+                obj.fields()
+                    .get(n)
+                    .map_or(Value::Float(0.0), |v| field_value(&v))
+            })
             .collect();
         self.items.push(SearchItem {
             id: id.to_string(),
@@ -204,8 +208,9 @@ impl<'a> ResultWriter<'a> {
     }
 }
 
-fn item_body(obj: &Object, output: SearchOutput) -> ItemBody {
-    let geom = match &obj.body {
+fn item_body(obj: ObjRef<'_>, output: SearchOutput) -> ItemBody {
+    let body = obj.body();
+    let geom = match &*body {
         Body::Str(s) => {
             return match output {
                 SearchOutput::Ids | SearchOutput::Count => ItemBody::None,
@@ -267,7 +272,7 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Rep
     let Some(col) = col else {
         return Ok(w.finish(0));
     };
-    let iter: Box<dyn Iterator<Item = (&str, &Object)>> = if opts.desc {
+    let iter: Box<dyn Iterator<Item = (&str, ObjRef<'_>)>> = if opts.desc {
         Box::new(col.iter_rev_from(None))
     } else {
         Box::new(col.iter_from(None))
@@ -285,7 +290,7 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Rep
 pub fn collect<'a>(
     mut w: ResultWriter<'_>,
     opts: &SearchOpts,
-    hits: impl Iterator<Item = (&'a str, &'a Object, Option<f64>)>,
+    hits: impl Iterator<Item = (&'a str, ObjRef<'a>, Option<f64>)>,
     now_ms: i64,
 ) -> Reply {
     let mut walked = opts.cursor;

@@ -9,7 +9,7 @@ use super::ReadCtx;
 use crate::error::{CmdError, CmdResult};
 use crate::geo::{Area, Geometry};
 use crate::protocol::Reply;
-use crate::store::{Collection, Db, Object};
+use crate::store::{Collection, Db, ObjRef};
 
 /// Which predicate a WITHIN/INTERSECTS search applies.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -97,7 +97,7 @@ fn parse_area(db: &Db, word: &str, a: &mut Args, now_ms: i64) -> CmdResult<Area>
             let geom = obj
                 .geometry()
                 .ok_or_else(|| CmdError::Other("object is not spatial".into()))?;
-            area_of(geom.clone())
+            area_of(geom.into_owned())
         }
         "TILE" => Area::tile(a.next_u64()?, a.next_u64()?, a.next_u64()?)?,
         "QUADKEY" => Area::quadkey(a.next_str()?)?,
@@ -187,8 +187,8 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
     };
     let hits = candidates(col, &area).filter(|(_, o)| {
         o.geometry().is_some_and(|g| match pred {
-            Predicate::Within => area.contains(g),
-            Predicate::Intersects => area.intersects(g),
+            Predicate::Within => area.contains(&g),
+            Predicate::Intersects => area.intersects(&g),
         })
     });
     Ok(collect(
@@ -203,7 +203,6 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
 fn candidates<'a>(
     col: &'a Collection,
     area: &Area,
-) -> impl Iterator<Item = (&'a str, &'a Object)> + 'a {
+) -> impl Iterator<Item = (&'a str, ObjRef<'a>)> + 'a {
     col.intersecting(&area.bbox())
-        .filter_map(move |id| col.get(id).map(|o| (id, o)))
 }
