@@ -8,6 +8,10 @@ use meridian::metrics::rss_bytes;
 use meridian::store::{Collection, FieldValue, Object};
 use std::time::Instant;
 
+// The server's allocator, so the numbers match what it would hold.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn mib(b: u64) -> f64 {
     b as f64 / (1024.0 * 1024.0)
 }

@@ -113,10 +113,10 @@ impl Derived {
     }
 }
 
-/// Counts (`add`) or uncounts the field names an object carries.
-fn count_fields(names: &mut Names, data: &Data, add: bool) {
+/// Counts (`add`) or uncounts the field names an object (id tag and data) carries.
+fn count_fields(names: &mut Names, tag: u16, data: &Data, add: bool) {
     match data {
-        Data::Point { field, .. } if *field > 0 => names.count_number(*field - 1, add),
+        Data::Point { .. } if tag > 0 => names.count_number(u32::from(tag) - 1, add),
         Data::Boxed(o) => {
             for (name, _) in o.fields.iter() {
                 names.count(name, add);
@@ -150,26 +150,26 @@ impl Collection {
 
     fn share(&self, h: u32) -> Share {
         let slot = self.slab.get(h);
-        let obj = ObjRef::new(&slot.data, &self.names);
+        let obj = ObjRef::new(&slot.data, slot.id.tag(), &self.names);
         Share::of(slot.id.as_str(), slot.id.heap_size(), obj)
     }
 
     /// Inserts or replaces an object. Returns true when it replaced one.
     pub fn set(&mut self, id: &str, obj: Object) -> bool {
-        let data = Data::store(obj, &mut self.names);
+        let (tag, data) = Data::store(obj, &mut self.names);
         match self.slab.find(id) {
             Some(h) => {
-                let old = std::mem::replace(self.slab.data_mut(h), data);
-                self.replaced(h, &old);
+                let (old_tag, old) = self.slab.replace(h, tag, data);
+                self.replaced(h, old_tag, &old);
                 true
             }
             None => {
-                let h = self.slab.insert(id, data);
+                let h = self.slab.insert(id, tag, data);
                 if !self.d.deferred {
                     let slab = &self.slab;
                     self.order.insert(h, |x| slab.key(x));
                 }
-                count_fields(&mut self.names, &self.slab.get(h).data, true);
+                count_fields(&mut self.names, tag, &self.slab.get(h).data, true);
                 let s = self.share(h);
                 self.d.account(h, &s, true);
                 self.d.index_add(h, &s);
@@ -179,11 +179,13 @@ impl Collection {
     }
 
     /// Accounts for slot `h` now holding new data in place of `old`.
-    fn replaced(&mut self, h: u32, old: &Data) {
+    fn replaced(&mut self, h: u32, old_tag: u16, old: &Data) {
         let id = &self.slab.get(h).id;
-        let old_share = Share::of(id.as_str(), id.heap_size(), ObjRef::new(old, &self.names));
-        count_fields(&mut self.names, old, false);
-        count_fields(&mut self.names, &self.slab.get(h).data, true);
+        let old_obj = ObjRef::new(old, old_tag, &self.names);
+        let old_share = Share::of(id.as_str(), id.heap_size(), old_obj);
+        count_fields(&mut self.names, old_tag, old, false);
+        let slot = self.slab.get(h);
+        count_fields(&mut self.names, slot.id.tag(), &slot.data, true);
         let new_share = self.share(h);
         self.d.reaccount(h, &old_share, &new_share);
     }
@@ -192,11 +194,11 @@ impl Collection {
     /// Returns None (and calls nothing) when the id is missing.
     pub fn modify<R>(&mut self, id: &str, change: impl FnOnce(&mut Object) -> R) -> Option<R> {
         let h = self.slab.find(id)?;
-        let mut obj = ObjRef::new(&self.slab.get(h).data, &self.names).to_object();
+        let mut obj = self.get_handle(h).to_object();
         let result = change(&mut obj);
-        let data = Data::store(obj, &mut self.names);
-        let old = std::mem::replace(self.slab.data_mut(h), data);
-        self.replaced(h, &old);
+        let (tag, data) = Data::store(obj, &mut self.names);
+        let (old_tag, old) = self.slab.replace(h, tag, data);
+        self.replaced(h, old_tag, &old);
         Some(result)
     }
 
@@ -211,11 +213,11 @@ impl Collection {
             let removed = self.order.remove(h, |x| slab.key(x));
             debug_assert!(removed, "order lost {id}");
         }
-        let data = self.slab.remove(h);
-        count_fields(&mut self.names, &data, false);
+        let (tag, data) = self.slab.remove(h);
+        count_fields(&mut self.names, tag, &data, false);
         Some(match data {
             Data::Boxed(o) => *o,
-            other => ObjRef::new(&other, &self.names).to_object(),
+            other => ObjRef::new(&other, tag, &self.names).to_object(),
         })
     }
 
@@ -225,8 +227,7 @@ impl Collection {
         let handles: Vec<u32> = self.slab.handles().collect();
         let entries = handles
             .iter()
-            .filter_map(|&h| Some((h, self.get_handle(h).bbox()?)))
-            .collect();
+            .filter_map(|&h| Some((h, self.get_handle(h).bbox()?)));
         self.d.index = SpatialIndex::bulk_load(entries);
         let slab = &self.slab;
         self.order.rebuild(handles, |x| slab.key(x));
@@ -234,12 +235,16 @@ impl Collection {
     }
 
     fn get_handle(&self, h: u32) -> ObjRef<'_> {
-        ObjRef::new(&self.slab.get(h).data, &self.names)
+        let slot = self.slab.get(h);
+        ObjRef::new(&slot.data, slot.id.tag(), &self.names)
     }
 
     fn entry(&self, h: u32) -> (&str, ObjRef<'_>) {
         let slot = self.slab.get(h);
-        (slot.id.as_str(), ObjRef::new(&slot.data, &self.names))
+        (
+            slot.id.as_str(),
+            ObjRef::new(&slot.data, slot.id.tag(), &self.names),
+        )
     }
 
     /// The object with this id.

@@ -100,8 +100,9 @@ fn up(x: f64) -> f32 {
 #[derive(Debug, Clone, Copy)]
 struct Loose {
     bx: Bx,
-    /// Set for points, stored as their nearest `f32` (12 bytes instead of 20).
-    pt: Option<[f32; 2]>,
+    /// Set for points, stored as their nearest `f32` (12 bytes instead of 20); the point is
+    /// the box's centre, one ulp in from each side (see [`Bx::around`]).
+    is_pt: bool,
     handle: u32,
 }
 
@@ -111,16 +112,21 @@ impl Loose {
             let p = [rect.min_lon as f32, rect.min_lat as f32];
             Loose {
                 bx: Bx::around(p),
-                pt: Some(p),
+                is_pt: true,
                 handle,
             }
         } else {
             Loose {
                 bx: Bx::of(rect),
-                pt: None,
+                is_pt: false,
                 handle,
             }
         }
+    }
+
+    fn pt(&self) -> Option<[f32; 2]> {
+        self.is_pt
+            .then(|| [self.bx.min[0].next_up(), self.bx.min[1].next_up()])
     }
 }
 
@@ -152,7 +158,7 @@ impl Page {
     }
 
     fn push(&mut self, e: Loose) {
-        match e.pt {
+        match e.pt() {
             Some(p) => push_capped(&mut self.pts, (p, e.handle)),
             None => push_capped(&mut self.rects, (e.bx, e.handle)),
         }
@@ -161,12 +167,12 @@ impl Page {
     fn loose(&self) -> impl Iterator<Item = Loose> + '_ {
         let pts = self.pts.iter().map(|&(p, handle)| Loose {
             bx: Bx::around(p),
-            pt: Some(p),
+            is_pt: true,
             handle,
         });
         pts.chain(self.rects.iter().map(|&(bx, handle)| Loose {
             bx,
-            pt: None,
+            is_pt: false,
             handle,
         }))
     }
@@ -179,11 +185,11 @@ impl Page {
         let mut page = Page::default();
         page.pts = entries
             .iter()
-            .filter_map(|e| e.pt.map(|p| (p, e.handle)))
+            .filter_map(|e| e.pt().map(|p| (p, e.handle)))
             .collect();
         page.rects = entries
             .iter()
-            .filter(|e| e.pt.is_none())
+            .filter(|e| !e.is_pt)
             .map(|e| (e.bx, e.handle))
             .collect();
         page.env = page.exact_env().unwrap_or_default();
@@ -191,11 +197,15 @@ impl Page {
     }
 }
 
-/// Pushes without letting capacity pass `PAGE_MAX` (a plain doubling would reach 64).
+/// Pushes growing capacity four entries at a time: a doubling would leave pages a quarter
+/// empty on average (and could pass `PAGE_MAX`); the reallocations are of a few hundred bytes.
 fn push_capped<T>(v: &mut Vec<T>, x: T) {
     if v.len() == v.capacity() {
-        let room = PAGE_MAX.saturating_sub(v.len()).max(1);
-        v.reserve_exact(v.capacity().max(2).min(room));
+        v.reserve_exact(
+            v.capacity()
+                .max(4)
+                .min(PAGE_MAX.saturating_sub(v.len()).max(1)),
+        );
     }
     v.push(x);
 }
@@ -245,8 +255,8 @@ pub struct SpatialIndex {
 impl SpatialIndex {
     /// Builds an index in one pass: sort-tile-recursive packing into full pages, then one
     /// rstar bulk load over them. `entries` are (handle, exact box).
-    pub fn bulk_load(entries: Vec<(u32, Rect)>) -> SpatialIndex {
-        let mut loose: Vec<Loose> = entries.iter().map(|(h, r)| Loose::new(*h, r)).collect();
+    pub fn bulk_load(entries: impl Iterator<Item = (u32, Rect)>) -> SpatialIndex {
+        let mut loose: Vec<Loose> = entries.map(|(h, r)| Loose::new(h, &r)).collect();
         let mut idx = SpatialIndex {
             len: loose.len(),
             ..SpatialIndex::default()

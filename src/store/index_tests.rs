@@ -99,7 +99,7 @@ proptest! {
         for (i, (a, b)) in bulk.iter().enumerate() {
             model.insert(1000 + i as u32, rect(f64::from(*a) / 10.0, f64::from(*b) / 10.0, 0.0));
         }
-        let mut idx = SpatialIndex::bulk_load(model.iter().map(|(h, r)| (*h, *r)).collect());
+        let mut idx = SpatialIndex::bulk_load(model.iter().map(|(h, r)| (*h, *r)));
         for op in &ops {
             let (h, r) = match *op {
                 Op::Point(h, a, b) => (h, rect(f64::from(a) / 10.0, f64::from(b) / 10.0, 0.0)),
@@ -127,8 +127,9 @@ fn rounding_always_contains_the_exact_box() {
     for &(lat, lon) in &[(33.5123, -112.2693), (0.1, 0.2), (-89.999999, 179.999999)] {
         let r = rect(lat, lon, 0.0);
         let e = Loose::new(0, &r);
-        assert!(e.pt.is_some());
-        assert!(Bx::around(e.pt.unwrap()).contains(&Bx::of(&r)));
+        let p = e.pt().unwrap();
+        assert_eq!(p, [lon as f32, lat as f32]);
+        assert!(Bx::around(p).contains(&Bx::of(&r)));
     }
 }
 
@@ -137,4 +138,5 @@ fn a_page_slot_is_small() {
     // The reason for pages: a tree slot costs this much whatever the entry.
     assert!(std::mem::size_of::<RTreeNode<PageRef>>() <= 48);
     assert_eq!(std::mem::size_of::<([f32; 2], u32)>(), 12);
+    assert_eq!(std::mem::size_of::<Loose>(), 24);
 }

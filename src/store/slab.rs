@@ -10,9 +10,6 @@ use hashbrown::HashTable;
 use super::id::Id;
 use super::slot::{Data, Slot};
 
-/// End of the free list.
-const NONE: u32 = u32::MAX;
-
 fn hash(id: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(id)
 }
@@ -21,8 +18,9 @@ fn hash(id: &[u8]) -> u64 {
 #[derive(Debug)]
 pub struct Slab {
     slots: Vec<Slot>,
-    /// First free slot (freed slots are reused, so handles stay below the peak count).
-    free: u32,
+    /// Free slots (reused first, so handles stay below the peak count). A stack rather than
+    /// a list threaded through the slots, which have no room for a link.
+    free: Vec<u32>,
     by_id: HashTable<u32>,
 }
 
@@ -30,7 +28,7 @@ impl Default for Slab {
     fn default() -> Slab {
         Slab {
             slots: Vec::new(),
-            free: NONE,
+            free: Vec::new(),
             by_id: HashTable::new(),
         }
     }
@@ -62,9 +60,12 @@ impl Slab {
         &self.slots[h as usize]
     }
 
-    /// The data of a live handle, to change in place.
-    pub fn data_mut(&mut self, h: u32) -> &mut Data {
-        &mut self.slots[h as usize].data
+    /// Replaces the content (tag and data) of a live handle, returning the old one.
+    pub fn replace(&mut self, h: u32, tag: u16, data: Data) -> (u16, Data) {
+        let slot = &mut self.slots[h as usize];
+        let old_tag = slot.id.tag();
+        slot.id.set_tag(tag);
+        (old_tag, std::mem::replace(&mut slot.data, data))
     }
 
     /// The id bytes of a live handle (the order's key).
@@ -73,23 +74,22 @@ impl Slab {
     }
 
     /// Adds an object under `id`, which must not be present, and returns its handle.
-    pub fn insert(&mut self, id: &str, data: Data) -> u32 {
+    pub fn insert(&mut self, id: &str, tag: u16, data: Data) -> u32 {
         debug_assert!(self.find(id).is_none(), "{id} already present");
-        let slot = Slot {
+        let mut slot = Slot {
             id: Id::new(id),
             data,
         };
-        let h = if self.free == NONE {
-            self.slots.push(slot);
-            (self.slots.len() - 1) as u32
-        } else {
-            let h = self.free;
-            let Data::Free { next } = self.slots[h as usize].data else {
-                unreachable!("free list points at a live slot");
-            };
-            self.free = next;
-            self.slots[h as usize] = slot;
-            h
+        slot.id.set_tag(tag);
+        let h = match self.free.pop() {
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
+            Some(h) => {
+                self.slots[h as usize] = slot;
+                h
+            }
         };
         let slots = &self.slots;
         self.by_id.insert_unique(hash(id.as_bytes()), h, |&x| {
@@ -98,22 +98,16 @@ impl Slab {
         h
     }
 
-    /// Removes a live handle and returns what it held.
-    pub fn remove(&mut self, h: u32) -> Data {
+    /// Removes a live handle and returns what it held (tag and data).
+    pub fn remove(&mut self, h: u32) -> (u16, Data) {
         let slots = &self.slots;
         let key = slots[h as usize].id.as_bytes();
         if let Ok(e) = self.by_id.find_entry(hash(key), |&x| x == h) {
             e.remove();
         }
-        let slot = std::mem::replace(
-            &mut self.slots[h as usize],
-            Slot {
-                id: Id::default(),
-                data: Data::Free { next: self.free },
-            },
-        );
-        self.free = h;
-        slot.data
+        let slot = std::mem::take(&mut self.slots[h as usize]);
+        self.free.push(h);
+        (slot.id.tag(), slot.data)
     }
 
     /// Every live handle, in no particular order.
@@ -126,6 +120,7 @@ impl Slab {
         let ids: usize = self.by_id.iter().map(|&h| self.get(h).id.heap_size()).sum();
         self.slots.capacity() * std::mem::size_of::<Slot>()
             + self.by_id.capacity() * (std::mem::size_of::<u32>() + 1)
+            + self.free.capacity() * std::mem::size_of::<u32>()
             + ids
     }
 }
@@ -136,19 +131,18 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::HashMap;
 
+    /// Data told apart by its field value.
     fn point(n: f64) -> Data {
-        Data::Point {
-            field: 0,
-            lat: n,
-            lon: n,
-            num: 0.0,
-        }
+        let Data::Point { lat, lon, .. } = Data::default() else {
+            unreachable!()
+        };
+        Data::Point { lat, lon, num: n }
     }
 
     fn lat(d: &Data) -> f64 {
         match d {
-            Data::Point { lat, .. } => *lat,
-            _ => f64::NAN,
+            Data::Point { num, .. } => *num,
+            Data::Boxed(_) => f64::NAN,
         }
     }
 
@@ -162,11 +156,14 @@ mod tests {
                 let id = if i.is_multiple_of(2) { format!("id{i}") } else { format!("a-long-identifier-{i}") };
                 match (slab.find(&id), *add) {
                     (None, true) => {
-                        slab.insert(&id, point(step as f64));
+                        slab.insert(&id, (step % 7) as u16, point(step as f64));
                         model.insert(id, step as f64);
                     }
                     (Some(h), false) => {
-                        prop_assert_eq!(lat(&slab.remove(h)), model.remove(&id).unwrap());
+                        let (tag, data) = slab.remove(h);
+                        let want = model.remove(&id).unwrap();
+                        prop_assert_eq!(lat(&data), want);
+                        prop_assert_eq!(tag, (want as usize % 7) as u16);
                     }
                     (found, _) => prop_assert_eq!(found.is_some(), model.contains_key(&id)),
                 }

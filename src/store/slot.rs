@@ -6,57 +6,80 @@
 //! index or the digest.
 
 use std::borrow::Cow;
+use std::num::NonZeroU64;
 
 use super::field::{FieldValue, Fields, Names};
 use super::id::Id;
 use super::object::{Body, Object};
 use crate::geo::{Geometry, Rect};
 
-/// One slab slot: an id and what it holds.
-#[derive(Debug)]
+/// One slab slot (40 bytes): an id, whose tag is 1 + the number of a compact point's field
+/// name (0 for none), and what it holds.
+#[derive(Debug, Default)]
 pub struct Slot {
     pub id: Id,
     pub data: Data,
 }
 
-/// A slot's content.
+/// The bits of a NaN, which no stored latitude has.
+const NAN_BITS: u64 = 0x7ff8_0000_0000_0000;
+
+/// A latitude kept as its bits xor a NaN's: never zero for a real number, and that spare
+/// value lets [`Data`] tell its variants apart without a separate 8-byte tag.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lat(NonZeroU64);
+
+impl Lat {
+    fn new(lat: f64) -> Option<Lat> {
+        NonZeroU64::new(lat.to_bits() ^ NAN_BITS).map(Lat)
+    }
+
+    fn get(self) -> f64 {
+        f64::from_bits(self.0.get() ^ NAN_BITS)
+    }
+}
+
+/// A slot's content (24 bytes).
 #[derive(Debug)]
 pub enum Data {
-    /// An unused slot, linked into the slab's free list.
-    Free { next: u32 },
-    /// A 2D point; `field` is 1 + the number of its one numeric field's name, or 0 for none.
-    Point {
-        field: u32,
-        lat: f64,
-        lon: f64,
-        num: f64,
-    },
+    /// A 2D point with at most one numeric field (value `num`, name in the id's tag).
+    Point { lat: Lat, lon: f64, num: f64 },
     /// Everything else.
     Boxed(Box<Object>),
 }
 
+impl Default for Data {
+    /// What a free slot holds.
+    fn default() -> Data {
+        Data::Point {
+            lat: Lat::new(0.0).expect("0 is not NaN"),
+            lon: 0.0,
+            num: 0.0,
+        }
+    }
+}
+
 impl Data {
-    /// Stores `obj` compactly when it can, interning its field name.
-    pub fn store(obj: Object, names: &mut Names) -> Data {
+    /// Stores `obj` compactly when it can, interning its field name. Returns the id tag and
+    /// the data.
+    pub fn store(obj: Object, names: &mut Names) -> (u16, Data) {
         let Body::Geo(Geometry::Point { lat, lon }) = obj.body else {
-            return Data::Boxed(Box::new(obj));
+            return (0, Data::Boxed(Box::new(obj)));
         };
-        if obj.expires_at_ms != 0 || obj.fields.len() > 1 {
-            return Data::Boxed(Box::new(obj));
+        let lat_bits = Lat::new(lat);
+        if obj.expires_at_ms != 0 || obj.fields.len() > 1 || lat_bits.is_none() {
+            return (0, Data::Boxed(Box::new(obj)));
         }
         let field = match obj.fields.iter().next() {
             None => Some((0, 0.0)),
-            Some((name, FieldValue::Num(num))) => Some((names.intern(name) + 1, *num)),
+            Some((name, FieldValue::Num(num))) => u16::try_from(names.intern(name) + 1)
+                .ok()
+                .map(|tag| (tag, *num)),
             Some(_) => None,
         };
-        match field {
-            Some((field, num)) => Data::Point {
-                field,
-                lat,
-                lon,
-                num,
-            },
-            None => Data::Boxed(Box::new(obj)),
+        match (field, lat_bits) {
+            (Some((tag, num)), Some(lat)) => (tag, Data::Point { lat, lon, num }),
+            _ => (0, Data::Boxed(Box::new(obj))),
         }
     }
 }
@@ -65,24 +88,24 @@ impl Data {
 #[derive(Debug, Clone, Copy)]
 pub struct ObjRef<'a> {
     data: &'a Data,
+    /// The id's tag: 1 + the field name's number, for compact points.
+    field: u16,
     names: &'a Names,
 }
 
 impl<'a> ObjRef<'a> {
-    pub(super) fn new(data: &'a Data, names: &'a Names) -> ObjRef<'a> {
-        debug_assert!(
-            !matches!(data, Data::Free { .. }),
-            "a free slot has no object"
-        );
-        ObjRef { data, names }
+    pub(super) fn new(data: &'a Data, field: u16, names: &'a Names) -> ObjRef<'a> {
+        ObjRef { data, field, names }
     }
 
     /// The body (owned only for compact points, which cost nothing to build).
     pub fn body(&self) -> Cow<'a, Body> {
         match self.data {
             Data::Boxed(o) => Cow::Borrowed(&o.body),
-            &Data::Point { lat, lon, .. } => Cow::Owned(Body::Geo(Geometry::Point { lat, lon })),
-            Data::Free { .. } => Cow::Owned(Body::Str("".into())),
+            &Data::Point { lat, lon, .. } => Cow::Owned(Body::Geo(Geometry::Point {
+                lat: lat.get(),
+                lon,
+            })),
         }
     }
 
@@ -90,8 +113,10 @@ impl<'a> ObjRef<'a> {
     pub fn geometry(&self) -> Option<Cow<'a, Geometry>> {
         match self.data {
             Data::Boxed(o) => o.geometry().map(Cow::Borrowed),
-            &Data::Point { lat, lon, .. } => Some(Cow::Owned(Geometry::Point { lat, lon })),
-            Data::Free { .. } => None,
+            &Data::Point { lat, lon, .. } => Some(Cow::Owned(Geometry::Point {
+                lat: lat.get(),
+                lon,
+            })),
         }
     }
 
@@ -99,8 +124,7 @@ impl<'a> ObjRef<'a> {
     pub fn bbox(&self) -> Option<Rect> {
         match self.data {
             Data::Boxed(o) => o.bbox(),
-            &Data::Point { lat, lon, .. } => Some(Rect::point(lat, lon)),
-            Data::Free { .. } => None,
+            &Data::Point { lat, lon, .. } => Some(Rect::point(lat.get(), lon)),
         }
     }
 
@@ -108,8 +132,10 @@ impl<'a> ObjRef<'a> {
     pub fn fields(&self) -> FieldsRef<'a> {
         match self.data {
             Data::Boxed(o) => FieldsRef::Many(&o.fields),
-            &Data::Point { field: 0, .. } | Data::Free { .. } => FieldsRef::None,
-            &Data::Point { field, num, .. } => FieldsRef::One(self.names.name(field - 1), num),
+            Data::Point { .. } if self.field == 0 => FieldsRef::None,
+            &Data::Point { num, .. } => {
+                FieldsRef::One(self.names.name(u32::from(self.field) - 1), num)
+            }
         }
     }
 
@@ -238,8 +264,8 @@ mod tests {
 
     #[test]
     fn a_compact_point_is_small() {
-        assert_eq!(std::mem::size_of::<Data>(), 32);
-        assert_eq!(std::mem::size_of::<Slot>(), 48);
+        assert_eq!(std::mem::size_of::<Data>(), 24);
+        assert_eq!(std::mem::size_of::<Slot>(), 40);
     }
 
     #[test]
@@ -247,11 +273,11 @@ mod tests {
         let mut names = Names::default();
         let mut o = Object::geo(Geometry::point(33.5, -112.25, None).unwrap());
         o.fields.set("speed", FieldValue::Num(45.0));
-        let compact = Data::store(o.clone(), &mut names);
+        let (tag, compact) = Data::store(o.clone(), &mut names);
         assert!(matches!(compact, Data::Point { .. }));
         let boxed = Data::Boxed(Box::new(o.clone()));
-        for d in [&compact, &boxed] {
-            let r = ObjRef::new(d, &names);
+        for (d, tag) in [(&compact, tag), (&boxed, 0)] {
+            let r = ObjRef::new(d, tag, &names);
             assert_eq!(r.to_object(), o);
             assert_eq!(
                 r.fields().get("speed").as_deref(),
@@ -262,6 +288,14 @@ mod tests {
             assert_eq!(r.to_json(), o.to_json());
         }
         o.expires_at_ms = 5;
-        assert!(matches!(Data::store(o, &mut names), Data::Boxed(_)));
+        assert!(matches!(Data::store(o, &mut names), (0, Data::Boxed(_))));
+        let nan = Object::geo(Geometry::Point {
+            lat: f64::NAN,
+            lon: 0.0,
+        });
+        assert!(matches!(Data::store(nan, &mut names), (0, Data::Boxed(_))));
+        let plain = Object::geo(Geometry::point(-0.0, 0.0, None).unwrap());
+        let (tag, d) = Data::store(plain.clone(), &mut names);
+        assert_eq!(ObjRef::new(&d, tag, &names).to_object(), plain);
     }
 }
