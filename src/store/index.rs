@@ -201,11 +201,7 @@ impl Page {
 /// empty on average (and could pass `PAGE_MAX`); the reallocations are of a few hundred bytes.
 fn push_capped<T>(v: &mut Vec<T>, x: T) {
     if v.len() == v.capacity() {
-        v.reserve_exact(
-            v.capacity()
-                .max(4)
-                .min(PAGE_MAX.saturating_sub(v.len()).max(1)),
-        );
+        v.reserve_exact(4);
     }
     v.push(x);
 }

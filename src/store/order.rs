@@ -13,30 +13,43 @@ const MAX: usize = 1024;
 /// Handles sorted by id. Ids are unique, so every handle has one place.
 #[derive(Debug, Default)]
 pub struct IdOrder {
-    /// Never holds an empty block; each is allocated at `MAX` capacity so that inserts never
-    /// reallocate (a doubling would leave blocks half empty).
+    /// Never holds an empty block. Blocks grow by `STEP` handles, not by doubling, which
+    /// would leave them a third empty on average.
     blocks: Vec<Vec<u32>>,
     len: usize,
 }
 
-fn new_block() -> Vec<u32> {
-    Vec::with_capacity(MAX)
+/// Growth of a block's capacity; a reallocation copies at most 4 KiB.
+const STEP: usize = 64;
+
+fn block_from(handles: &[u32]) -> Vec<u32> {
+    let mut b = Vec::with_capacity(handles.len().div_ceil(STEP) * STEP);
+    b.extend_from_slice(handles);
+    b
+}
+
+/// A handle's sort key for a bulk sort: the id's first 8 bytes, so most comparisons need
+/// no visit to the slab.
+fn prefix(id: &[u8]) -> u64 {
+    let mut p = [0u8; 8];
+    let n = id.len().min(8);
+    p[..n].copy_from_slice(&id[..n]);
+    u64::from_be_bytes(p)
 }
 
 impl IdOrder {
     /// Replaces the order with `handles`, sorted by one sort (for a bulk load).
     pub fn rebuild<'k>(&mut self, mut handles: Vec<u32>, key: impl Fn(u32) -> &'k [u8]) {
-        handles.sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
+        // Sorting (prefix, handle) pairs reads each id once; ties on the prefix (ids sharing
+        // their first 8 bytes) are settled by the whole id.
+        let mut keyed: Vec<(u64, u32)> = handles.iter().map(|&h| (prefix(key(h)), h)).collect();
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
+        handles.clear();
+        handles.extend(keyed.iter().map(|&(_, h)| h));
+        drop(keyed);
         self.len = handles.len();
         // Leave room in each block so the first inserts after a load do not split at once.
-        self.blocks = handles
-            .chunks(MAX * 7 / 8)
-            .map(|c| {
-                let mut b = new_block();
-                b.extend_from_slice(c);
-                b
-            })
-            .collect();
+        self.blocks = handles.chunks(MAX * 7 / 8).map(block_from).collect();
     }
 
     /// Number of handles.
@@ -51,7 +64,8 @@ impl IdOrder {
 
     /// Heap bytes, for STATS.
     pub fn heap_size(&self) -> usize {
-        self.blocks.len() * (MAX * 4 + std::mem::size_of::<Vec<u32>>())
+        let handles: usize = self.blocks.iter().map(Vec::capacity).sum();
+        handles * 4 + self.blocks.capacity() * std::mem::size_of::<Vec<u32>>()
     }
 
     /// The block that holds (or would hold) `k`: the last whose first id is at most `k`.
@@ -65,20 +79,21 @@ impl IdOrder {
     pub fn insert<'k>(&mut self, h: u32, key: impl Fn(u32) -> &'k [u8]) {
         self.len += 1;
         if self.blocks.is_empty() {
-            let mut b = new_block();
-            b.push(h);
-            self.blocks.push(b);
+            self.blocks.push(block_from(&[h]));
             return;
         }
         let k = key(h);
         let bi = self.block_of(k, &key);
         let block = &mut self.blocks[bi];
         let at = block.partition_point(|&x| key(x) < k);
+        if block.len() == block.capacity() {
+            block.reserve_exact(STEP);
+        }
         block.insert(at, h);
         if block.len() == MAX {
-            let mut tail = new_block();
-            tail.extend_from_slice(&block[MAX / 2..]);
+            let tail = block_from(&block[MAX / 2..]);
             block.truncate(MAX / 2);
+            block.shrink_to(MAX / 2);
             self.blocks.insert(bi + 1, tail);
         }
     }
