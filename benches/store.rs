@@ -77,7 +77,7 @@ fn bench_store(c: &mut Criterion) {
             let bbox = circle.bbox();
             black_box(
                 col.intersecting(&bbox)
-                    .filter_map(|id| col.get(id).and_then(|o| o.geometry()))
+                    .filter_map(|(_, o)| o.geometry())
                     .filter(|g| circle.contains(g))
                     .count(),
             )

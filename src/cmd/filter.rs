@@ -13,7 +13,7 @@ use std::cmp::Ordering;
 use super::args::Args;
 use super::expr::{self, Expr, Resolver, Val};
 use crate::error::{CmdError, CmdResult};
-use crate::store::{Body, FieldValue, Object};
+use crate::store::{Body, FieldValue, ObjRef};
 
 /// A typed value, as Tile38's `field.ValueOf` reads an argument.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,7 +191,7 @@ impl Where {
     }
 
     /// True when the object passes the clause.
-    pub fn matches(&self, id: &str, obj: &Object) -> bool {
+    pub fn matches(&self, id: &str, obj: ObjRef<'_>) -> bool {
         match self {
             Where::Range {
                 field,
@@ -246,27 +246,27 @@ impl WhereIn {
     }
 
     /// True when the field equals one of the values.
-    pub fn matches(&self, obj: &Object) -> bool {
+    pub fn matches(&self, obj: ObjRef<'_>) -> bool {
         let v = field_typed(obj, &self.field);
         self.values.iter().any(|x| x.equals(&v))
     }
 }
 
 /// A field's typed value: `z` is the point's z coordinate, a missing field is 0.
-fn field_typed(obj: &Object, name: &str) -> Typed {
+fn field_typed(obj: ObjRef<'_>, name: &str) -> Typed {
     if name == "z" {
         return Typed::Num(obj.geometry().and_then(|g| g.z()).unwrap_or(0.0));
     }
-    obj.fields
+    obj.fields()
         .get(name)
-        .map_or(Typed::Num(0.0), Typed::of_field)
+        .map_or(Typed::Num(0.0), |f| Typed::of_field(&f))
 }
 
 /// Resolves expression identifiers for one object the way Tile38 does: a top-level member of
 /// the object's GeoJSON (e.g. a Feature's `properties`), then `id`, `type`, a field, else 0.
 struct ObjectRef<'a> {
     id: &'a str,
-    obj: &'a Object,
+    obj: ObjRef<'a>,
 }
 
 impl Resolver for ObjectRef<'_> {
@@ -277,7 +277,7 @@ impl Resolver for ObjectRef<'_> {
         match name {
             "id" => Val::Str(self.id.to_string()),
             "type" => geometry_type(self.obj).map_or(Val::Undef, |t| Val::Str(t.to_string())),
-            _ => match self.obj.fields.get(name) {
+            _ => match self.obj.fields().get(name).as_deref() {
                 Some(FieldValue::Num(n)) => Val::Num(*n),
                 Some(FieldValue::Bool(b)) => Val::Bool(*b),
                 Some(FieldValue::Str(s)) => Val::Str(s.to_string()),
@@ -292,7 +292,8 @@ impl Resolver for ObjectRef<'_> {
 
 impl ObjectRef<'_> {
     fn geojson_member(&self, name: &str) -> Option<Val> {
-        let Body::Geo(crate::geo::Geometry::Object(o)) = &self.obj.body else {
+        let body = self.obj.body();
+        let Body::Geo(crate::geo::Geometry::Object(o)) = &*body else {
             return None;
         };
         // Members other than the geometry itself; the substring test avoids parsing the
@@ -310,10 +311,10 @@ impl ObjectRef<'_> {
 }
 
 /// The GeoJSON type Tile38 reports for an object (rectangles and circles are polygons).
-fn geometry_type(obj: &Object) -> Option<&'static str> {
+fn geometry_type(obj: ObjRef<'_>) -> Option<&'static str> {
     use crate::geo::Geometry as G;
     let g = obj.geometry()?;
-    Some(match g {
+    Some(match &*g {
         G::Point { .. } | G::PointZ { .. } => "Point",
         G::Bounds(_) => "Polygon",
         G::Object(o) => {

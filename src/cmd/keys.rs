@@ -13,10 +13,10 @@ use super::WriteCtx;
 use crate::error::{CmdError, CmdResult};
 use crate::geo::{fmt_coord, Geometry};
 use crate::protocol::Reply;
-use crate::store::{Body, Db, FieldValue, Object};
+use crate::store::{Body, Db, FieldValue, ObjRef, Object};
 
 /// The live (not expired) object at key/id.
-pub fn live<'a>(db: &'a Db, key: &str, id: &str, now_ms: i64) -> Option<&'a Object> {
+pub fn live<'a>(db: &'a Db, key: &str, id: &str, now_ms: i64) -> Option<ObjRef<'a>> {
     db.get(key)?.get(id).filter(|o| !o.is_expired(now_ms))
 }
 
@@ -139,7 +139,7 @@ pub fn set(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
     let mut obj = Object {
         body,
         fields: match old {
-            Some(o) if !opts.replace => o.fields.clone(),
+            Some(o) if !opts.replace => o.fields().to_fields(),
             _ => Default::default(),
         },
         expires_at_ms: opts.expires_at_ms,
@@ -385,7 +385,7 @@ pub fn persist(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply
     let Some(obj) = live(db, key, id, ctx.now_ms) else {
         return Ok(miss(db, key));
     };
-    if obj.expires_at_ms == 0 {
+    if obj.expires_at_ms() == 0 {
         return Ok(Reply::Count(0));
     }
     let col = db.get_mut(key).expect("live object has a collection");
@@ -439,8 +439,8 @@ pub fn jdel(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
 }
 
 /// The JSON document an object stands for (a string object's text when it is JSON).
-pub fn document_of(obj: &Object) -> serde_json::Value {
-    match &obj.body {
+pub fn document_of(obj: ObjRef<'_>) -> serde_json::Value {
+    match &*obj.body() {
         Body::Str(s) => serde_json::from_str(s).unwrap_or(serde_json::Value::String(s.to_string())),
         Body::Geo(g) => serde_json::from_str(&g.geojson_string()).unwrap_or_default(),
     }
@@ -457,8 +457,8 @@ fn store_document(db: &mut Db, key: &str, id: &str, doc: &serde_json::Value, ctx
     let old = live(db, key, id, ctx.now_ms);
     let obj = Object {
         body,
-        fields: old.map(|o| o.fields.clone()).unwrap_or_default(),
-        expires_at_ms: old.map_or(0, |o| o.expires_at_ms),
+        fields: old.map(|o| o.fields().to_fields()).unwrap_or_default(),
+        expires_at_ms: old.map_or(0, |o| o.expires_at_ms()),
     };
     if ctx.logging {
         ctx.log.push(set_args(key, id, &obj));

@@ -7,7 +7,7 @@ use super::{jsonpath, ReadCtx};
 use crate::error::{CmdError, CmdResult};
 use crate::geo::{geohash_encode, Rect};
 use crate::protocol::{Reply, Value};
-use crate::store::{Body, Db, FieldValue, Fields, Object};
+use crate::store::{Body, Db, FieldValue, FieldsRef, ObjRef};
 
 /// A field value as a reply value: numbers stay numbers in JSON and become text in RESP.
 pub fn field_value(v: &FieldValue) -> Value {
@@ -19,11 +19,11 @@ pub fn field_value(v: &FieldValue) -> Value {
     }
 }
 
-fn fields_map(fields: &Fields) -> Value {
+fn fields_map(fields: FieldsRef<'_>) -> Value {
     Value::Map(
         fields
             .iter()
-            .map(|(n, v)| (n.to_string(), field_value(v)))
+            .map(|(n, v)| (n.to_string(), field_value(&v)))
             .collect(),
     )
 }
@@ -76,9 +76,9 @@ pub fn get(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
     let (json_name, body_resp, body_json) = render_get(obj, &kind);
     let mut resp = vec![body_resp];
     let mut json = vec![(json_name, body_json)];
-    if with_fields && !obj.fields.is_empty() {
-        resp.push(flat_fields(&obj.fields));
-        json.push(("fields", fields_map(&obj.fields)));
+    if with_fields && !obj.fields().is_empty() {
+        resp.push(flat_fields(obj.fields()));
+        json.push(("fields", fields_map(obj.fields())));
     }
     let resp = if with_fields {
         Value::List(resp)
@@ -88,7 +88,7 @@ pub fn get(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
     Ok(Reply::Split { resp, json })
 }
 
-fn flat_fields(fields: &Fields) -> Value {
+fn flat_fields(fields: FieldsRef<'_>) -> Value {
     Value::List(
         fields
             .iter()
@@ -97,8 +97,9 @@ fn flat_fields(fields: &Fields) -> Value {
     )
 }
 
-fn render_get(obj: &Object, kind: &GetKind) -> (&'static str, Value, Value) {
-    let geom = match (&obj.body, kind) {
+fn render_get(obj: ObjRef<'_>, kind: &GetKind) -> (&'static str, Value, Value) {
+    let body = obj.body();
+    let geom = match (&*body, kind) {
         (Body::Str(s), _) => {
             return (
                 "object",
@@ -210,7 +211,7 @@ pub fn fexists(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
     };
     Ok(Reply::Named {
         name: "exists",
-        value: Value::Bool(obj.fields.get(field).is_some()),
+        value: Value::Bool(obj.fields().get(field).is_some()),
     })
 }
 
@@ -223,7 +224,10 @@ pub fn fget(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
     let Some(obj) = live(db, key, id, ctx.now_ms) else {
         return Ok(not_found(db, key));
     };
-    let value = obj.fields.get(field).map_or(Value::Float(0.0), field_value);
+    let value = obj
+        .fields()
+        .get(field)
+        .map_or(Value::Float(0.0), |v| field_value(&v));
     Ok(Reply::Named {
         name: "value",
         value,
@@ -239,13 +243,13 @@ pub fn ttl(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
         let err = missing(db, key);
         return Ok(Reply::Miss { resp: -2, err });
     };
-    if obj.expires_at_ms == 0 {
+    if obj.expires_at_ms() == 0 {
         return Ok(Reply::Split {
             resp: Value::Int(-1),
             json: vec![("ttl", Value::Int(-1))],
         });
     }
-    let left_ms = (obj.expires_at_ms - ctx.now_ms).max(0);
+    let left_ms = (obj.expires_at_ms() - ctx.now_ms).max(0);
     Ok(Reply::Split {
         resp: Value::Int(left_ms / 1000),
         json: vec![("ttl", Value::Float((left_ms / 10) as f64 / 100.0))],

@@ -10,7 +10,7 @@ use super::ReadCtx;
 use crate::error::{CmdError, CmdResult};
 use crate::geo::{clip_to_rect, geohash_encode, Geometry, Rect};
 use crate::protocol::{ItemBody, Reply, SearchItem, SearchOutput, SearchReply, Value};
-use crate::store::{Body, Collection, Object};
+use crate::store::{Body, Collection, ObjRef};
 
 /// Tile38's default LIMIT for searches that return items.
 pub const DEFAULT_LIMIT: u64 = 100;
@@ -186,10 +186,16 @@ impl SearchOpts {
 
     /// True when an object passes MATCH (on the id, or the value for SEARCH), WHERE and
     /// WHEREIN.
-    pub fn accepts(&self, id: &str, obj: &Object) -> bool {
-        let subject = match (&obj.body, self.match_values) {
-            (Body::Str(s), true) => s,
-            _ => id,
+    pub fn accepts(&self, id: &str, obj: ObjRef<'_>) -> bool {
+        let body;
+        let subject = if self.match_values {
+            body = obj.body();
+            match &*body {
+                Body::Str(s) => &**s,
+                Body::Geo(_) => id,
+            }
+        } else {
+            id
         };
         let id_ok = self.matches.is_empty()
             || self
@@ -242,7 +248,7 @@ impl<'a> ResultWriter<'a> {
     }
 
     /// Adds one accepted object.
-    pub fn push(&mut self, id: &str, obj: &Object, distance: Option<f64>) {
+    pub fn push(&mut self, id: &str, obj: ObjRef<'_>, distance: Option<f64>) {
         self.count += 1;
         if self.opts.output == SearchOutput::Count {
             return;
@@ -250,12 +256,16 @@ impl<'a> ResultWriter<'a> {
         let fields = self
             .field_names
             .iter()
-            .map(|n| obj.fields.get(n).map_or(Value::Float(0.0), field_value))
+            .map(|n| {
+                obj.fields()
+                    .get(n)
+                    .map_or(Value::Float(0.0), |v| field_value(&v))
+            })
             .collect();
         self.items.push(SearchItem {
             id: id.to_string(),
-            body: match (&obj.body, self.clip) {
-                (Body::Geo(g), Some(r)) => geometry_body(&clip_to_rect(g, &r), self.opts.output),
+            body: match (obj.geometry(), self.clip) {
+                (Some(g), Some(r)) => geometry_body(&clip_to_rect(&g, &r), self.opts.output),
                 _ => item_body(obj, self.opts.output),
             },
             fields,
@@ -275,8 +285,9 @@ impl<'a> ResultWriter<'a> {
     }
 }
 
-fn item_body(obj: &Object, output: SearchOutput) -> ItemBody {
-    let geom = match &obj.body {
+fn item_body(obj: ObjRef<'_>, output: SearchOutput) -> ItemBody {
+    let body = obj.body();
+    let geom = match &*body {
         Body::Str(s) => {
             return match output {
                 SearchOutput::Ids | SearchOutput::Count => ItemBody::None,
@@ -339,7 +350,7 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Rep
     let Some(col) = col else {
         return Ok(w.finish(0));
     };
-    let iter: Box<dyn Iterator<Item = (&str, &Object)>> = if opts.desc {
+    let iter: Box<dyn Iterator<Item = (&str, ObjRef<'_>)>> = if opts.desc {
         Box::new(col.iter_rev_from(None))
     } else {
         Box::new(col.iter_from(None))
@@ -382,12 +393,9 @@ pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<R
     };
     // No value index in the store: sort the string objects per query (ids are unique, so
     // (value, id) is a total order and cursors are stable).
-    let mut strings: Vec<(&str, &str, &Object)> = col
+    let mut strings: Vec<(&str, &str, ObjRef)> = col
         .iter_from(None)
-        .filter_map(|(id, o)| match &o.body {
-            Body::Str(v) => Some((&**v, id, o)),
-            Body::Geo(_) => None,
-        })
+        .filter_map(|(id, o)| Some((o.as_str()?, id, o)))
         .collect();
     strings.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
     if opts.desc {
@@ -402,7 +410,7 @@ pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<R
 pub fn collect<'a>(
     mut w: ResultWriter<'_>,
     opts: &SearchOpts,
-    hits: impl Iterator<Item = (&'a str, &'a Object, Option<f64>)>,
+    hits: impl Iterator<Item = (&'a str, ObjRef<'a>, Option<f64>)>,
     now_ms: i64,
 ) -> Reply {
     let mut walked = opts.cursor;

@@ -9,7 +9,7 @@ use super::ReadCtx;
 use crate::error::{CmdError, CmdResult};
 use crate::geo::{distance_to, Area, Geometry, Rect};
 use crate::protocol::Reply;
-use crate::store::{Collection, Db, Object};
+use crate::store::{Collection, Db, ObjRef};
 
 /// Which predicate a WITHIN/INTERSECTS search applies.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -101,7 +101,7 @@ pub(super) fn parse_area(db: &Db, word: &str, a: &mut Args, now_ms: i64) -> CmdR
             let geom = obj
                 .geometry()
                 .ok_or_else(|| CmdError::Other("object is not spatial".into()))?;
-            area_of(geom.clone())
+            area_of(geom.into_owned())
         }
         "TILE" => Area::tile(a.next_u64()?, a.next_u64()?, a.next_u64()?)?,
         "QUADKEY" => Area::quadkey(a.next_str()?)?,
@@ -167,7 +167,7 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
         let area = Area::Circle { lat, lon, meters };
         let hits = sparse_hits(col, &area, depth, ctx.now_ms, |g| area.intersects(g));
         let hits = hits.into_iter().map(|(id, o)| {
-            let d = o.geometry().map(|g| distance_to(lat, lon, g));
+            let d = o.geometry().map(|g| distance_to(lat, lon, &g));
             (id, o, d.filter(|_| extra.distance))
         });
         return Ok(collect(w, &opts, hits, ctx.now_ms));
@@ -224,7 +224,7 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
         let hits = hits.into_iter().map(|(id, o)| (id, o, None));
         return Ok(collect(w, &opts, hits, ctx.now_ms));
     }
-    let hits = candidates(col, &area).filter(|(_, o)| o.geometry().is_some_and(test));
+    let hits = candidates(col, &area).filter(|(_, o)| o.geometry().is_some_and(|g| test(&g)));
     Ok(collect(
         w,
         &opts,
@@ -237,9 +237,8 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
 fn candidates<'a>(
     col: &'a Collection,
     area: &Area,
-) -> impl Iterator<Item = (&'a str, &'a Object)> + 'a {
+) -> impl Iterator<Item = (&'a str, ObjRef<'a>)> + 'a {
     col.intersecting(&area.bbox())
-        .filter_map(move |id| col.get(id).map(|o| (id, o)))
 }
 
 /// Tile38 clips only to rectangles and points: CIRCLE, SECTOR, OBJECT and GET are refused
@@ -265,7 +264,7 @@ fn sparse_hits<'a>(
     depth: u8,
     now_ms: i64,
     test: impl Fn(&Geometry) -> bool,
-) -> Vec<(&'a str, &'a Object)> {
+) -> Vec<(&'a str, ObjRef<'a>)> {
     let mut cells = vec![area.bbox()];
     for _ in 0..depth {
         cells = cells.iter().flat_map(quadrants).collect();
@@ -275,9 +274,8 @@ fn sparse_hits<'a>(
     for cell in &cells {
         let first = col
             .intersecting(cell)
-            .filter(|id| !taken.contains(id))
-            .filter_map(|id| col.get(id).map(|o| (id, o)))
-            .find(|(_, o)| !o.is_expired(now_ms) && o.geometry().is_some_and(&test));
+            .filter(|(id, _)| !taken.contains(id))
+            .find(|(_, o)| !o.is_expired(now_ms) && o.geometry().is_some_and(|g| test(&g)));
         if let Some((id, o)) = first {
             taken.insert(id);
             out.push((id, o));

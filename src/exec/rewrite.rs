@@ -309,8 +309,8 @@ fn next_chunk(
                 if chunk.len() >= max_objects || (bytes >= max_bytes && !chunk.is_empty()) {
                     return false;
                 }
-                bytes += obj.mem_size(id.len());
-                chunk.push((key.clone(), CompactString::from(id), obj.clone()));
+                bytes += obj.mem_size() + id.len();
+                chunk.push((key.clone(), CompactString::from(id), obj.to_object()));
                 cursor.after_id = Some(CompactString::from(id));
             }
         }

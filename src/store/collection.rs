@@ -1,109 +1,128 @@
-//! A collection (Tile38 "key"): objects by id in id order, their R-tree, their expiry order,
-//! the collection-wide field-name list, counters and an order-independent digest.
+//! A collection (Tile38 "key"): objects by id, their id order, their R-tree, their expiry
+//! order, the collection's field names, counters and an order-independent digest.
 //!
-//! Invariant: after every public method returns, `objects`, `index` (unless indexing is
-//! deferred for a bulk load), `expires`, `field_refs`, the counters and `digest` all describe
-//! the same set of objects.
+//! Invariant: after every public method returns, the slab, `order` and `index` (unless
+//! deferred for a bulk load), `expires`, the field-name counts, the counters and `digest` all
+//! describe the same set of objects. Every structure refers to an object by its slab handle;
+//! the id is stored once, in the slab.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Bound;
+use std::collections::BTreeSet;
 
 use compact_str::CompactString;
 
-use super::field::FieldValue;
-use super::index::{Entry, SpatialIndex};
+use super::field::{FieldValue, Names};
+use super::index::SpatialIndex;
 use super::object::{Body, Object};
+use super::order::IdOrder;
+use super::slab::Slab;
+use super::slot::{Data, ObjRef, Slot};
 use crate::geo::{distance_to, point_rect_lower_bound_meters, Geometry, Rect};
 
 /// One collection.
 #[derive(Debug, Default)]
 pub struct Collection {
-    /// Boxed so the map's nodes stay small: a B-tree node holds eleven entries whether or not
-    /// they are used, and a pointer is a third of an object.
-    objects: BTreeMap<CompactString, Box<Object>>,
-    /// Everything computed from `objects`, kept apart so it can be updated while an object in
-    /// `objects` is borrowed.
+    slab: Slab,
+    names: Names,
+    /// Handles in id order; rebuilt by one sort at the end of a bulk load.
+    order: IdOrder,
     d: Derived,
 }
 
-/// The structures derived from a collection's objects.
+/// The structures derived from a collection's objects, kept apart from the slab so they can
+/// be updated while a slot is borrowed.
 #[derive(Debug, Default)]
 struct Derived {
     index: SpatialIndex,
-    /// True while a bulk load runs: the index is rebuilt once at the end.
-    index_deferred: bool,
-    expires: BTreeSet<(i64, CompactString)>,
-    /// How many objects carry each field name (the JSON field list is the keys).
-    field_refs: BTreeMap<CompactString, u32>,
+    /// True while a bulk load runs: the index and the order are rebuilt once at the end.
+    deferred: bool,
+    expires: BTreeSet<(i64, u32)>,
     num_points: usize,
     num_strings: usize,
-    mem_size: usize,
+    /// Heap bytes owned by objects beyond their slots (boxed objects, long ids).
+    heap: usize,
     digest: u64,
 }
 
+/// What one object adds to the derived structures, computed while it is borrowed.
+#[derive(Debug, PartialEq)]
+struct Share {
+    hash: u64,
+    bbox: Option<Rect>,
+    points: usize,
+    heap: usize,
+    expires_at_ms: i64,
+}
+
+impl Share {
+    fn of(id: &str, heap_id: usize, obj: ObjRef<'_>) -> Share {
+        let geometry = obj.geometry();
+        Share {
+            hash: object_hash(id, obj),
+            bbox: geometry.as_ref().map(|g| g.bbox()),
+            points: geometry.map_or(0, |g| g.num_points()),
+            heap: obj.mem_size() - std::mem::size_of::<Slot>() + heap_id,
+            expires_at_ms: obj.expires_at_ms(),
+        }
+    }
+}
+
 impl Derived {
-    /// Adds (`add`) or subtracts an object's share of every derived structure.
-    fn account(&mut self, id: &str, obj: &Object, add: bool) {
-        let h = object_hash(id, obj);
+    /// Adds (`add`) or subtracts an object's share of every derived structure but the index.
+    fn account(&mut self, h: u32, s: &Share, add: bool) {
+        let sign = |x: usize| if add { x as i64 } else { -(x as i64) };
         self.digest = if add {
-            self.digest.wrapping_add(h)
+            self.digest.wrapping_add(s.hash)
         } else {
-            self.digest.wrapping_sub(h)
+            self.digest.wrapping_sub(s.hash)
         };
-        let size = obj.mem_size(id.len());
-        match &obj.body {
-            Body::Geo(g) => {
-                if add {
-                    self.num_points += g.num_points();
-                } else {
-                    self.num_points -= g.num_points();
-                }
-                if !self.index_deferred {
-                    self.update_index(id, &g.bbox(), add);
-                }
-            }
-            Body::Str(_) if add => self.num_strings += 1,
-            Body::Str(_) => self.num_strings -= 1,
+        self.num_points = (self.num_points as i64 + sign(s.points)) as usize;
+        if s.bbox.is_none() {
+            self.num_strings = (self.num_strings as i64 + sign(1)) as usize;
         }
-        if add {
-            self.mem_size += size;
-        } else {
-            self.mem_size -= size;
-        }
-        self.account_fields_and_expiry(id, obj, add);
-    }
-
-    fn update_index(&mut self, id: &str, rect: &Rect, add: bool) {
-        if add {
-            self.index.insert(id, rect);
-        } else {
-            let removed = self.index.remove(id, rect);
-            debug_assert!(removed, "index lost {id}");
-        }
-    }
-
-    fn account_fields_and_expiry(&mut self, id: &str, obj: &Object, add: bool) {
-        for (name, _) in obj.fields.iter() {
+        self.heap = (self.heap as i64 + sign(s.heap)) as usize;
+        if s.expires_at_ms != 0 {
             if add {
-                *self
-                    .field_refs
-                    .entry(CompactString::from(name))
-                    .or_insert(0) += 1;
-            } else if let Some(n) = self.field_refs.get_mut(name) {
-                *n -= 1;
-                if *n == 0 {
-                    self.field_refs.remove(name);
-                }
-            }
-        }
-        if obj.expires_at_ms != 0 {
-            let key = (obj.expires_at_ms, CompactString::from(id));
-            if add {
-                self.expires.insert(key);
+                self.expires.insert((s.expires_at_ms, h));
             } else {
-                self.expires.remove(&key);
+                self.expires.remove(&(s.expires_at_ms, h));
             }
         }
+    }
+
+    fn index_add(&mut self, h: u32, s: &Share) {
+        if let (Some(r), false) = (&s.bbox, self.deferred) {
+            self.index.insert(h, r);
+        }
+    }
+
+    fn index_remove(&mut self, h: u32, s: &Share) {
+        if let (Some(r), false) = (&s.bbox, self.deferred) {
+            let removed = self.index.remove(h, r);
+            debug_assert!(removed, "index lost handle {h}");
+        }
+    }
+
+    /// Moves an object from share `old` to `new`, touching the index only if its box moved.
+    fn reaccount(&mut self, h: u32, old: &Share, new: &Share) {
+        self.account(h, old, false);
+        self.account(h, new, true);
+        if old.bbox != new.bbox {
+            self.index_remove(h, old);
+            self.index_add(h, new);
+        }
+    }
+}
+
+/// Counts (`add`) or uncounts the field names an object (id tag and data) carries.
+fn count_fields(names: &mut Names, tag: u16, data: &Data, add: bool) {
+    match data {
+        Data::Point { .. } if tag > 0 => names.count_number(u32::from(tag) - 1, add),
+        Data::Boxed(o) => {
+            for (name, _) in o.fields.iter() {
+                names.count(name, add);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -117,166 +136,225 @@ pub struct CollectionStats {
 }
 
 impl Collection {
-    /// An empty collection; `deferred` skips index upkeep until [`Collection::build_index`].
+    /// An empty collection; `deferred` skips index and order upkeep until
+    /// [`Collection::build_index`].
     pub fn new(deferred: bool) -> Collection {
         Collection {
-            objects: BTreeMap::new(),
             d: Derived {
-                index_deferred: deferred,
+                deferred,
                 ..Derived::default()
             },
+            ..Collection::default()
         }
     }
 
-    /// Inserts or replaces an object, returning the previous one.
-    pub fn set(&mut self, id: &str, obj: Object) -> Option<Object> {
-        // One tree walk when the id exists: replace in place.
-        let (old, new) = match self.objects.get_mut(id) {
-            Some(slot) => (Some(std::mem::replace(&mut **slot, obj)), &**slot),
-            None => {
-                let key = CompactString::from(id);
-                let slot = self.objects.entry(key).or_insert_with(|| Box::new(obj));
-                (None, &**slot)
+    fn share(&self, h: u32) -> Share {
+        let slot = self.slab.get(h);
+        let obj = ObjRef::new(&slot.data, slot.id.tag(), &self.names);
+        Share::of(slot.id.as_str(), slot.id.heap_size(), obj)
+    }
+
+    /// Inserts or replaces an object. Returns true when it replaced one.
+    pub fn set(&mut self, id: &str, obj: Object) -> bool {
+        let (tag, data) = Data::store(obj, &mut self.names);
+        match self.slab.find(id) {
+            Some(h) => {
+                let (old_tag, old) = self.slab.replace(h, tag, data);
+                self.replaced(h, old_tag, &old);
+                true
             }
-        };
-        if let Some(o) = &old {
-            self.d.account(id, o, false);
+            None => {
+                let h = self.slab.insert(id, tag, data);
+                if !self.d.deferred {
+                    let slab = &self.slab;
+                    self.order.insert(h, |x| slab.key(x));
+                }
+                count_fields(&mut self.names, tag, &self.slab.get(h).data, true);
+                let s = self.share(h);
+                self.d.account(h, &s, true);
+                self.d.index_add(h, &s);
+                false
+            }
         }
-        self.d.account(id, new, true);
-        old
+    }
+
+    /// Accounts for slot `h` now holding new data in place of `old`.
+    fn replaced(&mut self, h: u32, old_tag: u16, old: &Data) {
+        let id = &self.slab.get(h).id;
+        let old_obj = ObjRef::new(old, old_tag, &self.names);
+        let old_share = Share::of(id.as_str(), id.heap_size(), old_obj);
+        count_fields(&mut self.names, old_tag, old, false);
+        let slot = self.slab.get(h);
+        count_fields(&mut self.names, slot.id.tag(), &slot.data, true);
+        let new_share = self.share(h);
+        self.d.reaccount(h, &old_share, &new_share);
     }
 
     /// Changes an object in place through `change`, keeping every derived structure right.
     /// Returns None (and calls nothing) when the id is missing.
     pub fn modify<R>(&mut self, id: &str, change: impl FnOnce(&mut Object) -> R) -> Option<R> {
-        let obj: &mut Object = self.objects.get_mut(id)?;
-        self.d.account(id, obj, false);
-        let result = change(obj);
-        self.d.account(id, obj, true);
+        let h = self.slab.find(id)?;
+        let mut obj = self.get_handle(h).to_object();
+        let result = change(&mut obj);
+        let (tag, data) = Data::store(obj, &mut self.names);
+        let (old_tag, old) = self.slab.replace(h, tag, data);
+        self.replaced(h, old_tag, &old);
         Some(result)
     }
 
     /// Removes an object.
     pub fn remove(&mut self, id: &str) -> Option<Object> {
-        self.take(id)
+        let h = self.slab.find(id)?;
+        let s = self.share(h);
+        self.d.account(h, &s, false);
+        self.d.index_remove(h, &s);
+        if !self.d.deferred {
+            let slab = &self.slab;
+            let removed = self.order.remove(h, |x| slab.key(x));
+            debug_assert!(removed, "order lost {id}");
+        }
+        let (tag, data) = self.slab.remove(h);
+        count_fields(&mut self.names, tag, &data, false);
+        Some(match data {
+            Data::Boxed(o) => *o,
+            other => ObjRef::new(&other, tag, &self.names).to_object(),
+        })
     }
 
-    fn take(&mut self, id: &str) -> Option<Object> {
-        let old = *self.objects.remove(id)?;
-        self.d.account(id, &old, false);
-        Some(old)
-    }
-
-    /// Rebuilds the R-tree from the objects in one bulk load and ends deferred indexing.
+    /// Rebuilds the R-tree and the id order from the objects in one pass each, and ends
+    /// deferred upkeep.
     pub fn build_index(&mut self) {
-        let entries: Vec<Entry> = self
-            .objects
+        let handles: Vec<u32> = self.slab.handles().collect();
+        let entries = handles
             .iter()
-            .filter_map(|(id, o)| o.bbox().map(|r| Entry::new(id, &r)))
-            .collect();
+            .filter_map(|&h| Some((h, self.get_handle(h).bbox()?)));
         self.d.index = SpatialIndex::bulk_load(entries);
-        self.d.index_deferred = false;
+        let slab = &self.slab;
+        self.order.rebuild(handles, |x| slab.key(x));
+        self.d.deferred = false;
+    }
+
+    fn get_handle(&self, h: u32) -> ObjRef<'_> {
+        let slot = self.slab.get(h);
+        ObjRef::new(&slot.data, slot.id.tag(), &self.names)
+    }
+
+    fn entry(&self, h: u32) -> (&str, ObjRef<'_>) {
+        let slot = self.slab.get(h);
+        (
+            slot.id.as_str(),
+            ObjRef::new(&slot.data, slot.id.tag(), &self.names),
+        )
     }
 
     /// The object with this id.
-    pub fn get(&self, id: &str) -> Option<&Object> {
-        self.objects.get(id).map(|o| &**o)
+    pub fn get(&self, id: &str) -> Option<ObjRef<'_>> {
+        self.slab.find(id).map(|h| self.get_handle(h))
     }
 
-    /// Mutable access for in-place changes that keep geometry, fields' names and expiry
-    /// unchanged is not offered: every change goes through `set`, so derived state stays right.
+    /// True when an object has this id.
     pub fn contains(&self, id: &str) -> bool {
-        self.objects.contains_key(id)
+        self.slab.find(id).is_some()
     }
 
     /// Number of objects.
     pub fn len(&self) -> usize {
-        self.objects.len()
+        self.slab.len()
     }
 
     /// True when there are no objects.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
+        self.slab.is_empty()
+    }
+
+    /// Handles in id order; during a bulk load (no order yet) sorted on demand.
+    fn ordered<'a>(&'a self, bound: Option<&str>, rev: bool) -> Box<dyn Iterator<Item = u32> + 'a> {
+        let slab = &self.slab;
+        let key = move |x: u32| slab.key(x);
+        let bound_bytes = bound.map(str::as_bytes);
+        if !self.d.deferred {
+            return if rev {
+                Box::new(self.order.iter_before(bound_bytes, key))
+            } else {
+                Box::new(self.order.iter_after(bound_bytes, key))
+            };
+        }
+        let mut all: Vec<u32> = slab
+            .handles()
+            .filter(|&h| match bound_bytes {
+                None => true,
+                Some(b) if rev => key(h) < b,
+                Some(b) => key(h) > b,
+            })
+            .collect();
+        all.sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
+        if rev {
+            all.reverse();
+        }
+        Box::new(all.into_iter())
     }
 
     /// Objects in id order, starting after `after` (exclusive) or from the start.
     pub fn iter_from<'a>(
         &'a self,
         after: Option<&str>,
-    ) -> impl Iterator<Item = (&'a str, &'a Object)> + 'a {
-        let lower = match after {
-            Some(a) => Bound::Excluded(CompactString::from(a)),
-            None => Bound::Unbounded,
-        };
-        self.objects
-            .range((lower, Bound::Unbounded))
-            .map(|(k, v)| (k.as_str(), &**v))
+    ) -> impl Iterator<Item = (&'a str, ObjRef<'a>)> + 'a {
+        self.ordered(after, false).map(|h| self.entry(h))
     }
 
     /// Objects in descending id order, starting before `before` (exclusive) or from the end.
     pub fn iter_rev_from<'a>(
         &'a self,
         before: Option<&str>,
-    ) -> impl Iterator<Item = (&'a str, &'a Object)> + 'a {
-        let upper = match before {
-            Some(b) => Bound::Excluded(CompactString::from(b)),
-            None => Bound::Unbounded,
-        };
-        self.objects
-            .range((Bound::Unbounded, upper))
-            .rev()
-            .map(|(k, v)| (k.as_str(), &**v))
+    ) -> impl Iterator<Item = (&'a str, ObjRef<'a>)> + 'a {
+        self.ordered(before, true).map(|h| self.entry(h))
     }
 
-    /// Ids whose bounding box intersects `rect` (candidates for an exact test).
-    pub fn intersecting<'a>(&'a self, rect: &Rect) -> impl Iterator<Item = &'a str> + 'a {
-        self.d.index.intersecting(rect)
+    /// Objects whose bounding box may intersect `rect` (candidates for an exact test).
+    pub fn intersecting<'a>(
+        &'a self,
+        rect: &Rect,
+    ) -> impl Iterator<Item = (&'a str, ObjRef<'a>)> + 'a {
+        self.d.index.intersecting(rect).map(|h| self.entry(h))
     }
 
     /// Spatial objects in increasing geodesic distance (meters) from a point, as NEARBY
     /// reports it (distance to the object's centre).
-    pub fn nearby(&self, lat: f64, lon: f64) -> impl Iterator<Item = (&str, &Object, f64)> + '_ {
+    pub fn nearby(&self, lat: f64, lon: f64) -> impl Iterator<Item = (&str, ObjRef<'_>, f64)> {
         let bound = move |r: &Rect| point_rect_lower_bound_meters(lat, lon, r);
-        let exact = move |id: &str| {
-            self.objects
-                .get(id)
-                .and_then(|o| o.geometry())
-                .map_or(f64::INFINITY, |g| distance_to(lat, lon, g))
+        let exact = move |h: u32| {
+            let (id, obj) = self.entry(h);
+            let d = obj
+                .geometry()
+                .map_or(f64::INFINITY, |g| distance_to(lat, lon, &g));
+            (d, id)
         };
-        self.d
-            .index
-            .nearest(bound, exact)
-            .filter_map(move |(id, d)| {
-                let (key, obj) = self.objects.get_key_value(id)?;
-                Some((key.as_str(), &**obj, d))
-            })
-    }
-
-    /// The R-tree, for searches that walk it directly.
-    pub fn index(&self) -> &SpatialIndex {
-        &self.d.index
+        self.d.index.nearest(bound, exact).map(move |(h, d)| {
+            let (id, obj) = self.entry(h);
+            (id, obj, d)
+        })
     }
 
     /// The bounding box of every spatial object.
     pub fn bounds(&self) -> Option<Rect> {
-        if self.d.index_deferred {
+        if self.d.deferred {
             return self
-                .objects
-                .values()
-                .filter_map(|o| o.bbox())
+                .slab
+                .handles()
+                .filter_map(|h| self.get_handle(h).bbox())
                 .reduce(|a, b| a.union(&b));
         }
-        // The index holds f32 boxes; recompute exactly from the objects at the tree's corners
-        // would need a walk, so union the exact boxes of the candidates on the border instead.
+        // The index holds f32 boxes; the exact answer is the union of the exact boxes of the
+        // candidates inside the index's (rounded-out) bounds, which are all spatial objects.
         let approx = self.d.index.bounds()?;
         self.intersecting(&approx)
-            .filter_map(|id| self.objects.get(id).and_then(|o| o.bbox()))
+            .filter_map(|(_, o)| o.bbox())
             .reduce(|a, b| a.union(&b))
     }
 
     /// Field names used by at least one object, sorted.
     pub fn field_names(&self) -> impl Iterator<Item = &str> {
-        self.d.field_refs.keys().map(CompactString::as_str)
+        self.names.live()
     }
 
     /// Up to `max` ids whose expiry is at or before `now_ms`, earliest first.
@@ -286,13 +364,16 @@ impl Collection {
             .iter()
             .take_while(|(at, _)| *at <= now_ms)
             .take(max)
-            .map(|(_, id)| id.clone())
+            .map(|&(_, h)| CompactString::from(self.slab.get(h).id.as_str()))
             .collect()
     }
 
     /// Every (expiry, id) in expiry order.
     pub fn expiring(&self) -> impl Iterator<Item = (i64, &str)> {
-        self.d.expires.iter().map(|(at, id)| (*at, id.as_str()))
+        self.d
+            .expires
+            .iter()
+            .map(|&(at, h)| (at, self.slab.get(h).id.as_str()))
     }
 
     /// The earliest expiry, if any object expires.
@@ -300,13 +381,19 @@ impl Collection {
         self.d.expires.iter().next().map(|(at, _)| *at)
     }
 
-    /// STATS counters.
+    /// STATS counters. `in_memory_size` is what the structures hold: slots, id table, order,
+    /// index and expiry set, plus what objects own on the heap.
     pub fn stats(&self) -> CollectionStats {
+        let expires = self.d.expires.len() * std::mem::size_of::<(i64, u32)>();
         CollectionStats {
-            num_objects: self.objects.len(),
+            num_objects: self.slab.len(),
             num_points: self.d.num_points,
             num_strings: self.d.num_strings,
-            in_memory_size: self.d.mem_size,
+            in_memory_size: self.slab.heap_size()
+                + self.order.heap_size()
+                + self.d.index.heap_size()
+                + expires
+                + self.d.heap,
         }
     }
 
@@ -317,21 +404,21 @@ impl Collection {
 }
 
 /// A stable 64-bit hash of one object, the same on every machine running this version.
-pub fn object_hash(id: &str, obj: &Object) -> u64 {
+pub fn object_hash(id: &str, obj: ObjRef<'_>) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(&(id.len() as u64).to_le_bytes());
     h.update(id.as_bytes());
-    match &obj.body {
+    match &*obj.body() {
         Body::Str(s) => {
             h.update(b"s");
             h.update(s.as_bytes());
         }
         Body::Geo(g) => hash_geometry(&mut h, g),
     }
-    for (name, value) in obj.fields.iter() {
+    for (name, value) in obj.fields().iter() {
         h.update(b"f");
         h.update(name.as_bytes());
-        match value {
+        match &*value {
             // Numbers by their bits: no formatting on the write path.
             FieldValue::Num(n) => {
                 h.update(b"#");
@@ -343,7 +430,7 @@ pub fn object_hash(id: &str, obj: &Object) -> u64 {
             }
         }
     }
-    h.update(&obj.expires_at_ms.to_le_bytes());
+    h.update(&obj.expires_at_ms().to_le_bytes());
     h.digest()
 }
 
@@ -374,123 +461,5 @@ fn hash_geometry(h: &mut xxhash_rust::xxh3::Xxh3, g: &Geometry) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::field::FieldValue;
-    use proptest::prelude::*;
-
-    #[derive(Debug, Clone)]
-    enum Op {
-        SetPoint(u8, i16, i16),
-        SetBounds(u8, i16, i16, u8),
-        SetString(u8),
-        Remove(u8),
-        SetField(u8, u8),
-        Expire(u8, i64),
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            (0u8..20, -900i16..900, -1800i16..1800).prop_map(|(i, a, b)| Op::SetPoint(i, a, b)),
-            (0u8..20, -900i16..880, -1800i16..1780, 1u8..20)
-                .prop_map(|(i, a, b, d)| Op::SetBounds(i, a, b, d)),
-            (0u8..20).prop_map(Op::SetString),
-            (0u8..20).prop_map(Op::Remove),
-            (0u8..20, 0u8..3).prop_map(|(i, v)| Op::SetField(i, v)),
-            (0u8..20, 0i64..3).prop_map(|(i, t)| Op::Expire(i, t)),
-        ]
-    }
-
-    fn apply(c: &mut Collection, op: &Op) {
-        let id = |i: &u8| format!("id{i}");
-        match op {
-            Op::SetPoint(i, a, b) => {
-                let g = Geometry::point(f64::from(*a) / 10.0, f64::from(*b) / 10.0, None).unwrap();
-                c.set(&id(i), Object::geo(g));
-            }
-            Op::SetBounds(i, a, b, d) => {
-                let (lat, lon, d) = (f64::from(*a) / 10.0, f64::from(*b) / 10.0, f64::from(*d));
-                let g = Geometry::bounds(lat, lon, lat + d / 10.0, lon + d / 10.0).unwrap();
-                c.set(&id(i), Object::geo(g));
-            }
-            Op::SetString(i) => {
-                c.set(&id(i), Object::string("hello"));
-            }
-            Op::Remove(i) => {
-                c.remove(&id(i));
-            }
-            Op::SetField(i, v) => {
-                c.modify(&id(i), |o| {
-                    o.fields.set("speed", FieldValue::Num(f64::from(*v)))
-                });
-            }
-            Op::Expire(i, t) => {
-                c.modify(&id(i), |o| o.expires_at_ms = *t * 1000);
-            }
-        }
-    }
-
-    /// Every derived structure recomputed from the objects alone.
-    fn check(c: &Collection) {
-        let world = Rect {
-            min_lat: -90.0,
-            min_lon: -180.0,
-            max_lat: 90.0,
-            max_lon: 180.0,
-        };
-        let mut indexed: Vec<&str> = c.intersecting(&world).collect();
-        indexed.sort_unstable();
-        let spatial: Vec<&str> = c
-            .iter_from(None)
-            .filter(|(_, o)| o.geometry().is_some())
-            .map(|(id, _)| id)
-            .collect();
-        assert_eq!(indexed, spatial);
-        let sum = c
-            .iter_from(None)
-            .fold(0u64, |acc, (id, o)| acc.wrapping_add(object_hash(id, o)));
-        assert_eq!(c.digest(), sum);
-        let strings = c
-            .iter_from(None)
-            .filter(|(_, o)| o.geometry().is_none())
-            .count();
-        assert_eq!(c.stats().num_strings, strings);
-        let expiring = c
-            .iter_from(None)
-            .filter(|(_, o)| o.expires_at_ms != 0)
-            .count();
-        assert_eq!(c.expired(i64::MAX, usize::MAX).len(), expiring);
-        let with_field = c
-            .iter_from(None)
-            .filter(|(_, o)| !o.fields.is_empty())
-            .count();
-        let names: Vec<&str> = c.field_names().collect();
-        assert_eq!(names.is_empty(), with_field == 0);
-        if let Some(b) = c.bounds() {
-            let exact = c
-                .iter_from(None)
-                .filter_map(|(_, o)| o.bbox())
-                .reduce(|a, b| a.union(&b));
-            assert_eq!(Some(b), exact);
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn derived_state_always_matches_the_objects(ops in proptest::collection::vec(op(), 1..80)) {
-            let mut c = Collection::new(false);
-            for op in &ops {
-                apply(&mut c, op);
-                check(&c);
-            }
-            // A bulk-loaded index over the same objects answers the same.
-            let mut bulk = Collection::new(true);
-            for (id, o) in c.iter_from(None) {
-                bulk.set(id, o.clone());
-            }
-            bulk.build_index();
-            check(&bulk);
-            prop_assert_eq!(bulk.digest(), c.digest());
-        }
-    }
-}
+#[path = "collection_tests.rs"]
+mod tests;

@@ -2,6 +2,8 @@
 //! strings, booleans and JSON. A zero number or an empty string means "unset", so setting a
 //! field to 0 removes it, as in Tile38.
 
+use std::collections::BTreeMap;
+
 use compact_str::CompactString;
 
 /// One field value.
@@ -151,6 +153,11 @@ impl Fields {
         self.0.is_empty()
     }
 
+    /// The entries, for the store's borrowed views.
+    pub(crate) fn entries(&self) -> &[(CompactString, FieldValue)] {
+        &self.0
+    }
+
     /// Approximate heap bytes.
     pub fn heap_size(&self) -> usize {
         self.0
@@ -159,6 +166,59 @@ impl Fields {
                 std::mem::size_of::<(CompactString, FieldValue)>() + n.len() + v.heap_size()
             })
             .sum()
+    }
+}
+
+/// A collection's field names: each name stored once, with how many objects carry it.
+/// Compact objects refer to a name by its number, so the number of a name never changes
+/// (a name whose count drops to 0 keeps its number; distinct names are few).
+#[derive(Debug, Default)]
+pub struct Names {
+    names: Vec<CompactString>,
+    refs: Vec<u32>,
+    by_name: BTreeMap<CompactString, u32>,
+}
+
+impl Names {
+    /// The number of `name`, added if new.
+    pub fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.by_name.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(CompactString::from(name));
+        self.refs.push(0);
+        self.by_name.insert(CompactString::from(name), i);
+        i
+    }
+
+    /// The name numbered `i`.
+    pub fn name(&self, i: u32) -> &str {
+        &self.names[i as usize]
+    }
+
+    /// Counts one more (`add`) or one fewer object carrying `name`.
+    pub fn count(&mut self, name: &str, add: bool) {
+        let i = self.intern(name);
+        self.count_number(i, add);
+    }
+
+    /// Counts one more (`add`) or one fewer object carrying the name numbered `i`.
+    pub fn count_number(&mut self, i: u32, add: bool) {
+        let i = i as usize;
+        if add {
+            self.refs[i] += 1;
+        } else {
+            self.refs[i] = self.refs[i].saturating_sub(1);
+        }
+    }
+
+    /// Names carried by at least one object, sorted.
+    pub fn live(&self) -> impl Iterator<Item = &str> {
+        self.by_name
+            .iter()
+            .filter(|(_, &i)| self.refs[i as usize] > 0)
+            .map(|(n, _)| n.as_str())
     }
 }
 

@@ -1,41 +1,79 @@
-//! The spatial index of one collection: an rstar R-tree of (bounding box, id) entries.
+//! The spatial index of one collection: leaf pages of (rounded box, handle) entries, and an
+//! rstar R-tree over the pages' envelopes.
 //!
-//! This is the only module that uses `rstar`. Boxes are stored as `f32`, rounded outwards, which
-//! halves the tree's memory; every query therefore treats a hit as a candidate that the caller
-//! checks against the exact `f64` geometry.
+//! This is the only module that uses `rstar`. It knows handles (`u32`), never ids or objects.
+//! Why pages: every rstar tree slot is an `RTreeNode`, as big as a parent node (40 bytes), so
+//! one slot per object cost 40-90 bytes each. A page keeps its entries in plain vectors
+//! (12 bytes per point, 20 per box) and rstar holds one slot per page of up to 32 entries.
+//! Boxes are `f32` rounded outwards, so hits are candidates the caller checks exactly.
+//!
+//! Invariants: each handle is in exactly one page; a page's envelope covers the exact `f64`
+//! box of each of its entries; the tree holds one `PageRef` per non-empty page, with the
+//! page's envelope.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use compact_str::CompactString;
-use rstar::{ParentNode, RTree, RTreeNode, RTreeObject, AABB};
+use rstar::{ParentNode, PointDistance, RTree, RTreeNode, RTreeObject, AABB};
 
 use crate::geo::Rect;
 
-/// One index entry: an id and its rounded-out bounding box (x = lon, y = lat).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
+/// Most entries in one page. Larger pages mean fewer tree slots but longer scans per hit.
+const PAGE_MAX: usize = 32;
+
+/// An `f32` box (x = lon, y = lat) that covers an exact `f64` box.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Bx {
     min: [f32; 2],
     max: [f32; 2],
-    pub id: CompactString,
 }
 
-impl Entry {
-    /// The entry for `id` with bounding box `rect`.
-    pub fn new(id: &str, rect: &Rect) -> Entry {
-        let (min, max) = round_out(rect);
-        Entry {
-            min,
-            max,
-            id: CompactString::from(id),
+impl Bx {
+    fn of(rect: &Rect) -> Bx {
+        Bx {
+            min: [down(rect.min_lon), down(rect.min_lat)],
+            max: [up(rect.max_lon), up(rect.max_lat)],
         }
     }
-}
 
-impl RTreeObject for Entry {
-    type Envelope = AABB<[f32; 2]>;
+    /// The box around a stored point: its nearest `f32` is within half an ulp of the exact
+    /// value, so one ulp either side covers it.
+    fn around(p: [f32; 2]) -> Bx {
+        Bx {
+            min: [p[0].next_down(), p[1].next_down()],
+            max: [p[0].next_up(), p[1].next_up()],
+        }
+    }
 
-    fn envelope(&self) -> Self::Envelope {
+    fn union(&self, o: &Bx) -> Bx {
+        Bx {
+            min: [self.min[0].min(o.min[0]), self.min[1].min(o.min[1])],
+            max: [self.max[0].max(o.max[0]), self.max[1].max(o.max[1])],
+        }
+    }
+
+    fn contains(&self, o: &Bx) -> bool {
+        (0..2).all(|i| self.min[i] <= o.min[i] && self.max[i] >= o.max[i])
+    }
+
+    fn intersects(&self, o: &Bx) -> bool {
+        (0..2).all(|i| self.min[i] <= o.max[i] && self.max[i] >= o.min[i])
+    }
+
+    fn center(&self, axis: usize) -> f32 {
+        self.min[axis] / 2.0 + self.max[axis] / 2.0
+    }
+
+    fn rect(&self) -> Rect {
+        Rect {
+            min_lat: f64::from(self.min[1]),
+            min_lon: f64::from(self.min[0]),
+            max_lat: f64::from(self.max[1]),
+            max_lon: f64::from(self.max[0]),
+        }
+    }
+
+    fn aabb(&self) -> AABB<[f32; 2]> {
         AABB::from_corners(self.min, self.max)
     }
 }
@@ -58,17 +96,139 @@ fn up(x: f64) -> f32 {
     }
 }
 
-fn round_out(rect: &Rect) -> ([f32; 2], [f32; 2]) {
-    (
-        [down(rect.min_lon), down(rect.min_lat)],
-        [up(rect.max_lon), up(rect.max_lat)],
-    )
+/// One entry on its way into a page (split and bulk load sort these).
+#[derive(Debug, Clone, Copy)]
+struct Loose {
+    bx: Bx,
+    /// Set for points, stored as their nearest `f32` (12 bytes instead of 20); the point is
+    /// the box's centre, one ulp in from each side (see [`Bx::around`]).
+    is_pt: bool,
+    handle: u32,
 }
 
-/// Node sizes of the R-tree. Measured on 1M random points with one field (store only, release
-/// build): rstar's default 3/6/2 took 282 MiB and 4.2 s to insert; 4/8/3 takes 272 MiB and
-/// 3.5 s, with the same nearest-neighbour speed (bulk-loaded trees: 245 vs 236 MiB, 10-NN
-/// 0.77 vs 0.95 s per 20k queries). Larger nodes saved little memory and slowed NEARBY.
+impl Loose {
+    fn new(handle: u32, rect: &Rect) -> Loose {
+        if rect.min_lat == rect.max_lat && rect.min_lon == rect.max_lon {
+            let p = [rect.min_lon as f32, rect.min_lat as f32];
+            Loose {
+                bx: Bx::around(p),
+                is_pt: true,
+                handle,
+            }
+        } else {
+            Loose {
+                bx: Bx::of(rect),
+                is_pt: false,
+                handle,
+            }
+        }
+    }
+
+    fn pt(&self) -> Option<[f32; 2]> {
+        self.is_pt
+            .then(|| [self.bx.min[0].next_up(), self.bx.min[1].next_up()])
+    }
+}
+
+/// A leaf page.
+#[derive(Debug, Default)]
+struct Page {
+    env: Bx,
+    pts: Vec<([f32; 2], u32)>,
+    rects: Vec<(Bx, u32)>,
+}
+
+impl Default for Bx {
+    fn default() -> Bx {
+        Bx {
+            min: [0.0; 2],
+            max: [0.0; 2],
+        }
+    }
+}
+
+impl Page {
+    fn len(&self) -> usize {
+        self.pts.len() + self.rects.len()
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (Bx, u32)> + '_ {
+        let pts = self.pts.iter().map(|&(p, h)| (Bx::around(p), h));
+        pts.chain(self.rects.iter().copied())
+    }
+
+    fn push(&mut self, e: Loose) {
+        match e.pt() {
+            Some(p) => push_capped(&mut self.pts, (p, e.handle)),
+            None => push_capped(&mut self.rects, (e.bx, e.handle)),
+        }
+    }
+
+    fn loose(&self) -> impl Iterator<Item = Loose> + '_ {
+        let pts = self.pts.iter().map(|&(p, handle)| Loose {
+            bx: Bx::around(p),
+            is_pt: true,
+            handle,
+        });
+        pts.chain(self.rects.iter().map(|&(bx, handle)| Loose {
+            bx,
+            is_pt: false,
+            handle,
+        }))
+    }
+
+    fn exact_env(&self) -> Option<Bx> {
+        self.entries().map(|(b, _)| b).reduce(|a, b| a.union(&b))
+    }
+
+    fn from_loose(entries: &[Loose]) -> Page {
+        let mut page = Page::default();
+        page.pts = entries
+            .iter()
+            .filter_map(|e| e.pt().map(|p| (p, e.handle)))
+            .collect();
+        page.rects = entries
+            .iter()
+            .filter(|e| !e.is_pt)
+            .map(|e| (e.bx, e.handle))
+            .collect();
+        page.env = page.exact_env().unwrap_or_default();
+        page
+    }
+}
+
+/// Pushes growing capacity four entries at a time: a doubling would leave pages a quarter
+/// empty on average (and could pass `PAGE_MAX`); the reallocations are of a few hundred bytes.
+fn push_capped<T>(v: &mut Vec<T>, x: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(4);
+    }
+    v.push(x);
+}
+
+/// A page as the R-tree sees it.
+#[derive(Debug, Clone, PartialEq)]
+struct PageRef {
+    env: Bx,
+    page: u32,
+}
+
+impl RTreeObject for PageRef {
+    type Envelope = AABB<[f32; 2]>;
+
+    fn envelope(&self) -> Self::Envelope {
+        self.env.aabb()
+    }
+}
+
+impl PointDistance for PageRef {
+    fn distance_2(&self, point: &[f32; 2]) -> f32 {
+        self.env.aabb().distance_2(point)
+    }
+}
+
+/// Node sizes of the tree over pages (rstar's defaults are 3/6/2). Measured when the tree
+/// held objects directly: 4/8/3 used less memory and inserted faster with the same NEARBY.
 pub struct Params;
 
 impl rstar::RTreeParams for Params {
@@ -78,55 +238,200 @@ impl rstar::RTreeParams for Params {
     type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
 }
 
-/// The R-tree of a collection.
+/// The index of a collection.
 #[derive(Debug, Default)]
 pub struct SpatialIndex {
-    tree: RTree<Entry, Params>,
+    tree: RTree<PageRef, Params>,
+    /// Pages by number; emptied pages are listed in `free` and reused.
+    pages: Vec<Page>,
+    free: Vec<u32>,
+    len: usize,
 }
 
 impl SpatialIndex {
-    /// Builds an index in one pass (much faster than inserting one by one).
-    pub fn bulk_load(entries: Vec<Entry>) -> SpatialIndex {
-        SpatialIndex {
-            tree: RTree::bulk_load_with_params(entries),
+    /// Builds an index in one pass: sort-tile-recursive packing into full pages, then one
+    /// rstar bulk load over them. `entries` are (handle, exact box).
+    pub fn bulk_load(entries: impl Iterator<Item = (u32, Rect)>) -> SpatialIndex {
+        let mut loose: Vec<Loose> = entries.map(|(h, r)| Loose::new(h, &r)).collect();
+        let mut idx = SpatialIndex {
+            len: loose.len(),
+            ..SpatialIndex::default()
+        };
+        let pages = loose.len().div_ceil(PAGE_MAX);
+        let slices = (pages as f64).sqrt().ceil().max(1.0) as usize;
+        let per_slice = pages.div_ceil(slices) * PAGE_MAX;
+        loose.sort_unstable_by(|a, b| a.bx.center(0).total_cmp(&b.bx.center(0)));
+        for slice in loose.chunks_mut(per_slice.max(1)) {
+            slice.sort_unstable_by(|a, b| a.bx.center(1).total_cmp(&b.bx.center(1)));
+            for chunk in slice.chunks(PAGE_MAX) {
+                idx.pages.push(Page::from_loose(chunk));
+            }
+        }
+        let refs = idx
+            .pages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PageRef {
+                env: p.env,
+                page: i as u32,
+            })
+            .collect();
+        idx.tree = RTree::bulk_load_with_params(refs);
+        idx
+    }
+
+    /// Adds `handle` with exact box `rect`.
+    pub fn insert(&mut self, handle: u32, rect: &Rect) {
+        let e = Loose::new(handle, rect);
+        self.len += 1;
+        let at = [e.bx.center(0), e.bx.center(1)];
+        let nearest = self
+            .tree
+            .nearest_neighbor(&at)
+            .or_else(|| self.tree.iter().next())
+            .map(|r| r.page);
+        let Some(p) = nearest else {
+            let page = self.new_page(Page::from_loose(&[e]));
+            self.tree.insert(PageRef {
+                env: self.pages[page as usize].env,
+                page,
+            });
+            return;
+        };
+        if self.pages[p as usize].len() >= PAGE_MAX {
+            self.split(p, e);
+            return;
+        }
+        let page = &mut self.pages[p as usize];
+        page.push(e);
+        if !page.env.contains(&e.bx) {
+            let env = page.env.union(&e.bx);
+            self.set_env(p, env);
         }
     }
 
-    /// Adds an entry.
-    pub fn insert(&mut self, id: &str, rect: &Rect) {
-        self.tree.insert(Entry::new(id, rect));
+    fn new_page(&mut self, page: Page) -> u32 {
+        match self.free.pop() {
+            Some(p) => {
+                self.pages[p as usize] = page;
+                p
+            }
+            None => {
+                self.pages.push(page);
+                (self.pages.len() - 1) as u32
+            }
+        }
     }
 
-    /// Removes the entry for `id` whose box was `rect`. Returns false if it was not there.
-    pub fn remove(&mut self, id: &str, rect: &Rect) -> bool {
-        self.tree.remove(&Entry::new(id, rect)).is_some()
+    /// Moves page `p` to envelope `env` in the tree.
+    fn set_env(&mut self, p: u32, env: Bx) {
+        let page = &mut self.pages[p as usize];
+        let old = PageRef {
+            env: page.env,
+            page: p,
+        };
+        let removed = self.tree.remove(&old);
+        debug_assert!(removed.is_some(), "page {p} missing from the tree");
+        page.env = env;
+        self.tree.insert(PageRef { env, page: p });
+    }
+
+    /// Splits full page `p` plus `extra` in two at the median of the page's longer axis.
+    fn split(&mut self, p: u32, extra: Loose) {
+        let old = &self.pages[p as usize];
+        let mut all: Vec<Loose> = old.loose().chain([extra]).collect();
+        let env = old.env.union(&extra.bx);
+        let axis = usize::from(env.max[1] - env.min[1] > env.max[0] - env.min[0]);
+        all.sort_unstable_by(|a, b| a.bx.center(axis).total_cmp(&b.bx.center(axis)));
+        let (left, right) = all.split_at(all.len() / 2);
+        let removed = self.tree.remove(&PageRef {
+            env: old.env,
+            page: p,
+        });
+        debug_assert!(removed.is_some(), "page {p} missing from the tree");
+        self.pages[p as usize] = Page::from_loose(left);
+        let q = self.new_page(Page::from_loose(right));
+        for page in [p, q] {
+            let env = self.pages[page as usize].env;
+            self.tree.insert(PageRef { env, page });
+        }
+    }
+
+    /// Removes `handle`, whose exact box was `rect`. Returns false if it was not there.
+    pub fn remove(&mut self, handle: u32, rect: &Rect) -> bool {
+        let q = Bx::of(rect);
+        let found = self
+            .tree
+            .locate_in_envelope_intersecting(&q.aabb())
+            .map(|r| r.page)
+            .find(|&p| self.pages[p as usize].entries().any(|(_, h)| h == handle));
+        let Some(p) = found else { return false };
+        let page = &mut self.pages[p as usize];
+        if let Some(i) = page.pts.iter().position(|e| e.1 == handle) {
+            page.pts.swap_remove(i);
+        } else if let Some(i) = page.rects.iter().position(|e| e.1 == handle) {
+            page.rects.swap_remove(i);
+        }
+        self.len -= 1;
+        match page.exact_env() {
+            None => {
+                let env = page.env;
+                *page = Page::default();
+                self.tree.remove(&PageRef { env, page: p });
+                self.free.push(p);
+            }
+            // Shrink so envelopes stay tight as objects move away.
+            Some(env) if env != page.env => self.set_env(p, env),
+            Some(_) => {}
+        }
+        true
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.tree.size()
+        self.len
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.tree.size() == 0
+        self.len == 0
     }
 
-    /// Ids whose box intersects `rect` (candidates: exact tests are the caller's).
-    pub fn intersecting<'a>(&'a self, rect: &Rect) -> impl Iterator<Item = &'a str> + 'a {
-        let (min, max) = round_out(rect);
+    /// Heap bytes, for STATS: page vectors and the tree's slots (one per page and a few more
+    /// for parents).
+    pub fn heap_size(&self) -> usize {
+        let pages: usize = self
+            .pages
+            .iter()
+            .map(|p| p.pts.capacity() * 12 + p.rects.capacity() * 20)
+            .sum();
+        let slot = std::mem::size_of::<RTreeNode<PageRef>>();
+        pages
+            + self.pages.capacity() * std::mem::size_of::<Page>()
+            + self.tree.size() * slot * 5 / 4
+    }
+
+    /// Handles whose box intersects `rect` (candidates: exact tests are the caller's).
+    pub fn intersecting<'a>(&'a self, rect: &Rect) -> impl Iterator<Item = u32> + 'a {
+        let q = Bx::of(rect);
         self.tree
-            .locate_in_envelope_intersecting(&AABB::from_corners(min, max))
-            .map(|e| e.id.as_str())
+            .locate_in_envelope_intersecting(&q.aabb())
+            .flat_map(move |r| {
+                self.pages[r.page as usize]
+                    .entries()
+                    .filter(move |(b, _)| b.intersects(&q))
+                    .map(|(_, h)| h)
+            })
     }
 
     /// Entries in increasing order of distance from a point: a best-first walk of the tree.
     /// `bound(rect)` must be a lower bound of the distance to anything inside `rect`;
-    /// `exact(id)` is an entry's real distance (at least its box's bound). Yields `(id, d)`.
+    /// `exact(h)` is an entry's real distance (at least its box's bound) and its id, which
+    /// orders equal distances. Yields `(handle, d)`.
     pub fn nearest<'a, B, E>(&'a self, bound: B, exact: E) -> Nearest<'a, B, E>
     where
         B: Fn(&Rect) -> f64,
-        E: FnMut(&str) -> f64,
+        E: FnMut(u32) -> (f64, &'a str),
     {
         let mut heap = BinaryHeap::new();
         if self.tree.size() > 0 {
@@ -135,41 +440,35 @@ impl SpatialIndex {
                 item: Item::Node(self.tree.root()),
             });
         }
-        Nearest { heap, bound, exact }
+        Nearest {
+            index: self,
+            heap,
+            bound,
+            exact,
+        }
     }
 
-    /// The bounding box of every entry, or None when empty.
+    /// A box covering every entry, or None when empty.
     pub fn bounds(&self) -> Option<Rect> {
         if self.tree.size() == 0 {
             return None;
         }
         let env = self.tree.root().envelope();
-        let (lo, hi) = (env.lower(), env.upper());
-        Some(Rect {
-            min_lat: f64::from(lo[1]),
-            min_lon: f64::from(lo[0]),
-            max_lat: f64::from(hi[1]),
-            max_lon: f64::from(hi[0]),
+        Some(Bx {
+            min: env.lower(),
+            max: env.upper(),
         })
-    }
-}
-
-fn aabb_rect(env: &AABB<[f32; 2]>) -> Rect {
-    let (lo, hi) = (env.lower(), env.upper());
-    Rect {
-        min_lat: f64::from(lo[1]),
-        min_lon: f64::from(lo[0]),
-        max_lat: f64::from(hi[1]),
-        max_lon: f64::from(hi[0]),
+        .map(|b| b.rect())
     }
 }
 
 enum Item<'a> {
-    Node(&'a ParentNode<Entry>),
+    Node(&'a ParentNode<PageRef>),
+    Page(u32),
     /// An entry ordered by its box's bound; its exact distance is not known yet.
-    Boxed(&'a Entry),
-    /// An entry with its exact distance: when it is the smallest, it is the next answer.
-    Exact(&'a Entry),
+    Boxed(u32),
+    /// An entry with its exact distance and id: when it is the smallest, it is the next answer.
+    Exact(u32, &'a str),
 }
 
 struct Candidate<'a> {
@@ -196,29 +495,32 @@ impl Ord for Candidate<'_> {
             .dist
             .total_cmp(&self.dist)
             .then_with(|| self.rank().cmp(&other.rank()))
-            .then_with(|| other.id().cmp(self.id()))
+            .then_with(|| other.key().cmp(&self.key()))
     }
 }
 
 impl Candidate<'_> {
     fn rank(&self) -> u8 {
         match self.item {
-            Item::Exact(_) => 2,
-            Item::Boxed(_) => 1,
+            Item::Exact(..) => 3,
+            Item::Boxed(_) => 2,
+            Item::Page(_) => 1,
             Item::Node(_) => 0,
         }
     }
 
-    fn id(&self) -> &str {
+    fn key(&self) -> (&str, u32) {
         match self.item {
-            Item::Exact(e) | Item::Boxed(e) => e.id.as_str(),
-            Item::Node(_) => "",
+            Item::Exact(h, id) => (id, h),
+            Item::Boxed(h) | Item::Page(h) => ("", h),
+            Item::Node(_) => ("", 0),
         }
     }
 }
 
 /// The iterator of [`SpatialIndex::nearest`].
 pub struct Nearest<'a, B, E> {
+    index: &'a SpatialIndex,
     heap: BinaryHeap<Candidate<'a>>,
     bound: B,
     exact: E,
@@ -227,31 +529,44 @@ pub struct Nearest<'a, B, E> {
 impl<'a, B, E> Iterator for Nearest<'a, B, E>
 where
     B: Fn(&Rect) -> f64,
-    E: FnMut(&str) -> f64,
+    E: FnMut(u32) -> (f64, &'a str),
 {
-    type Item = (&'a str, f64);
+    type Item = (u32, f64);
 
     fn next(&mut self) -> Option<Self::Item> {
         while let Some(c) = self.heap.pop() {
             match c.item {
-                Item::Exact(e) => return Some((e.id.as_str(), c.dist)),
-                Item::Boxed(e) => {
-                    let d = (self.exact)(&e.id);
+                Item::Exact(h, _) => return Some((h, c.dist)),
+                Item::Boxed(h) => {
+                    let (dist, id) = (self.exact)(h);
                     self.heap.push(Candidate {
-                        dist: d,
-                        item: Item::Exact(e),
+                        dist,
+                        item: Item::Exact(h, id),
                     });
+                }
+                Item::Page(p) => {
+                    for (b, h) in self.index.pages[p as usize].entries() {
+                        let dist = (self.bound)(&b.rect());
+                        self.heap.push(Candidate {
+                            dist,
+                            item: Item::Boxed(h),
+                        });
+                    }
                 }
                 Item::Node(node) => {
                     for child in node.children() {
-                        let (dist, item) = match child {
-                            RTreeNode::Leaf(e) => {
-                                ((self.bound)(&aabb_rect(&e.envelope())), Item::Boxed(e))
-                            }
+                        let (env, item) = match child {
+                            RTreeNode::Leaf(r) => (r.env, Item::Page(r.page)),
                             RTreeNode::Parent(p) => {
-                                ((self.bound)(&aabb_rect(&p.envelope())), Item::Node(p))
+                                let e = p.envelope();
+                                let env = Bx {
+                                    min: e.lower(),
+                                    max: e.upper(),
+                                };
+                                (env, Item::Node(p))
                             }
                         };
+                        let dist = (self.bound)(&env.rect());
                         self.heap.push(Candidate { dist, item });
                     }
                 }
@@ -262,42 +577,5 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rect(lat: f64, lon: f64) -> Rect {
-        Rect {
-            min_lat: lat,
-            min_lon: lon,
-            max_lat: lat,
-            max_lon: lon,
-        }
-    }
-
-    #[test]
-    fn rounding_always_contains_the_exact_box() {
-        for &(lat, lon) in &[(33.5123, -112.2693), (0.1, 0.2), (-89.999999, 179.999999)] {
-            let (min, max) = round_out(&rect(lat, lon));
-            assert!(f64::from(min[0]) <= lon && f64::from(max[0]) >= lon);
-            assert!(f64::from(min[1]) <= lat && f64::from(max[1]) >= lat);
-        }
-    }
-
-    #[test]
-    fn insert_query_remove() {
-        let mut idx = SpatialIndex::default();
-        idx.insert("a", &rect(10.0, 10.0));
-        idx.insert("b", &rect(20.0, 20.0));
-        let q = Rect {
-            min_lat: 5.0,
-            min_lon: 5.0,
-            max_lat: 15.0,
-            max_lon: 15.0,
-        };
-        assert_eq!(idx.intersecting(&q).collect::<Vec<_>>(), ["a"]);
-        assert!(idx.remove("a", &rect(10.0, 10.0)));
-        assert!(!idx.remove("a", &rect(10.0, 10.0)));
-        assert_eq!(idx.intersecting(&q).count(), 0);
-        assert_eq!(idx.len(), 1);
-    }
-}
+#[path = "index_tests.rs"]
+mod tests;

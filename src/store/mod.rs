@@ -5,8 +5,12 @@
 
 pub mod collection;
 pub mod field;
+pub mod id;
 pub mod index;
 pub mod object;
+pub mod order;
+pub mod slab;
+pub mod slot;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +19,7 @@ use compact_str::CompactString;
 pub use collection::{Collection, CollectionStats};
 pub use field::{FieldValue, Fields};
 pub use object::{Body, Object};
+pub use slot::{FieldsRef, ObjRef};
 
 /// Every collection, by key, in key order.
 #[derive(Debug, Default)]
