@@ -22,6 +22,8 @@ pub enum CmdError {
     AuthRequired,
     InvalidPassword,
     UnknownCommand(String),
+    /// A reply would exceed `client-output-buffer-limit` (the limit in bytes).
+    ReplyTooLarge(u64),
     /// Any other message, verbatim.
     Other(String),
 }
@@ -54,6 +56,9 @@ impl CmdError {
             CmdError::AuthRequired => "authentication required".into(),
             CmdError::InvalidPassword => "invalid password".into(),
             CmdError::UnknownCommand(c) => format!("unknown command '{c}'"),
+            CmdError::ReplyTooLarge(limit) => format!(
+                "reply exceeds client-output-buffer-limit ({limit} bytes); use LIMIT or CURSOR"
+            ),
             CmdError::Other(s) => s.clone(),
         }
     }

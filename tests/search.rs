@@ -253,3 +253,48 @@ fn bad_areas_and_options_get_clear_errors() {
         ":4\r\n"
     );
 }
+
+fn info_stat(c: &mut WireConn, name: &str) -> String {
+    let text = c.cmd(&["INFO", "stats"]);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("INFO stats has no {name}: {text}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_search_that_would_outgrow_the_reply_limit_stops_early_with_an_error() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    for i in 0..3000 {
+        let set = format!("SET big p{i} FIELD speed {i} POINT 10.{i} 20.5");
+        assert_eq!(c.line(&set), "+OK\r\n");
+    }
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "client-output-buffer-limit", "20000"]),
+        "+OK\r\n"
+    );
+    let too_big =
+        "-ERR reply exceeds client-output-buffer-limit (20000 bytes); use LIMIT or CURSOR\r\n";
+    assert_eq!(c.cmd(&["SCAN", "big", "LIMIT", "100000"]), too_big);
+    assert_eq!(
+        c.cmd(&["WITHIN", "big", "LIMIT", "100000", "BOUNDS", "0", "0", "50", "50"]),
+        too_big
+    );
+    assert_eq!(
+        c.cmd(&["NEARBY", "big", "LIMIT", "100000", "POINT", "10", "20"]),
+        too_big
+    );
+    assert_eq!(info_stat(&mut c, "oversize_replies"), "3");
+    // COUNT holds no items, and a page that fits is answered as usual.
+    assert_eq!(
+        c.cmd(&["SCAN", "big", "LIMIT", "100000", "COUNT"]),
+        ":3000\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["SCAN", "big", "LIMIT", "2", "IDS"]),
+        "*2\r\n:2\r\n*2\r\n$2\r\np0\r\n$2\r\np1\r\n"
+    );
+    assert_eq!(info_stat(&mut c, "oversize_replies"), "3");
+}

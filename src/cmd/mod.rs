@@ -143,6 +143,9 @@ pub struct ReadCtx<'a> {
     pub host: &'a dyn Host,
     /// The connection's output format (a few replies differ in content, not only in shape).
     pub output: OutputFormat,
+    /// `client-output-buffer-limit`: a search stops collecting once its items pass this many
+    /// (estimated) bytes and answers an error, so a huge LIMIT never builds a huge reply.
+    pub max_reply_bytes: u64,
 }
 
 /// Context of a write command: the time it runs at and the canonical records it logs.

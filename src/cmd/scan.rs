@@ -217,11 +217,15 @@ pub struct ResultWriter<'a> {
     limit: u64,
     /// CLIP: bodies are rendered from the object cut to this rectangle.
     clip: Option<Rect>,
+    /// Estimated bytes of the items so far, and the most they may take.
+    bytes: u64,
+    max_bytes: u64,
 }
 
 impl<'a> ResultWriter<'a> {
-    /// A writer for `col` (None when the key does not exist).
-    pub fn new(opts: &'a SearchOpts, col: Option<&Collection>) -> ResultWriter<'a> {
+    /// A writer for `col` (None when the key does not exist) whose items may take at most
+    /// `ctx.max_reply_bytes`.
+    pub fn new(opts: &'a SearchOpts, col: Option<&Collection>, ctx: &ReadCtx) -> ResultWriter<'a> {
         let field_names = match (col, opts.no_fields) {
             (Some(c), false) => c.field_names().map(str::to_string).collect(),
             _ => Vec::new(),
@@ -233,6 +237,8 @@ impl<'a> ResultWriter<'a> {
             count: 0,
             limit: opts.effective_limit(),
             clip: None,
+            bytes: 0,
+            max_bytes: ctx.max_reply_bytes,
         }
     }
 
@@ -242,9 +248,9 @@ impl<'a> ResultWriter<'a> {
         self
     }
 
-    /// True once the limit is reached.
+    /// True once the limit is reached, or the byte budget is spent.
     pub fn full(&self) -> bool {
-        self.count >= self.limit
+        self.count >= self.limit || self.bytes > self.max_bytes
     }
 
     /// Adds one accepted object.
@@ -271,18 +277,36 @@ impl<'a> ResultWriter<'a> {
             fields,
             distance,
         });
+        if let Some(item) = self.items.last() {
+            self.bytes += estimated_bytes(item);
+        }
     }
 
-    /// The finished reply; `cursor` is 0 when the walk is complete.
-    pub fn finish(self, cursor: u64) -> Reply {
-        Reply::Search(Box::new(SearchReply {
+    /// The finished reply; `cursor` is 0 when the walk is complete. An error when the items
+    /// outgrew the byte budget (they are dropped here, before anything is encoded).
+    pub fn finish(self, cursor: u64) -> CmdResult<Reply> {
+        if self.bytes > self.max_bytes {
+            return Err(CmdError::ReplyTooLarge(self.max_bytes));
+        }
+        Ok(Reply::Search(Box::new(SearchReply {
             output: self.opts.output,
             field_names: self.field_names,
             items: self.items,
             count: self.count,
             cursor,
-        }))
+        })))
     }
+}
+
+/// About what an item costs in memory and on the wire: its id, its body and its fields.
+fn estimated_bytes(item: &SearchItem) -> u64 {
+    let body = match &item.body {
+        ItemBody::None => 0,
+        ItemBody::Object { json, .. } => json.len(),
+        ItemBody::Hash(h) => h.len(),
+        ItemBody::Point { .. } | ItemBody::Bounds { .. } => 64,
+    };
+    (32 + item.id.len() + body + 24 * item.fields.len()) as u64
 }
 
 fn item_body(obj: ObjRef<'_>, output: SearchOutput) -> ItemBody {
@@ -346,21 +370,16 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Rep
     }
     opts.validate(SearchCmd::Scan)?;
     let col = db.get(key);
-    let w = ResultWriter::new(&opts, col);
+    let w = ResultWriter::new(&opts, col, ctx);
     let Some(col) = col else {
-        return Ok(w.finish(0));
+        return w.finish(0);
     };
     let iter: Box<dyn Iterator<Item = (&str, ObjRef<'_>)>> = if opts.desc {
         Box::new(col.iter_rev_from(None))
     } else {
         Box::new(col.iter_from(None))
     };
-    Ok(collect(
-        w,
-        &opts,
-        iter.map(|(id, o)| (id, o, None)),
-        ctx.now_ms,
-    ))
+    collect(w, &opts, iter.map(|(id, o)| (id, o, None)), ctx.now_ms)
 }
 
 /// SEARCH key [opts] [ASC|DESC] [COUNT|IDS|OBJECTS]: the STRING objects in value order (ties
@@ -387,9 +406,9 @@ pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<R
         return Err(a.arity_error());
     }
     let col = db.get(key);
-    let w = ResultWriter::new(&opts, col);
+    let w = ResultWriter::new(&opts, col, ctx);
     let Some(col) = col else {
-        return Ok(w.finish(0));
+        return w.finish(0);
     };
     // No value index in the store: sort the string objects per query (ids are unique, so
     // (value, id) is a total order and cursors are stable).
@@ -402,7 +421,7 @@ pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<R
         strings.reverse();
     }
     let hits = strings.into_iter().map(|(_, id, o)| (id, o, None));
-    Ok(collect(w, &opts, hits, ctx.now_ms))
+    collect(w, &opts, hits, ctx.now_ms)
 }
 
 /// Applies the cursor, expiry, MATCH/WHERE and the limit to a search's hits (in the order the
@@ -412,7 +431,7 @@ pub fn collect<'a>(
     opts: &SearchOpts,
     hits: impl Iterator<Item = (&'a str, ObjRef<'a>, Option<f64>)>,
     now_ms: i64,
-) -> Reply {
+) -> CmdResult<Reply> {
     let mut walked = opts.cursor;
     let mut more = false;
     for (id, obj, distance) in hits.skip(opts.cursor as usize) {

@@ -158,9 +158,9 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
         ));
     }
     let col = db.get(key);
-    let w = ResultWriter::new(&opts, col);
+    let w = ResultWriter::new(&opts, col, ctx);
     let Some(col) = col else {
-        return Ok(w.finish(0));
+        return w.finish(0);
     };
     if let (Some(depth), Some(meters)) = (opts.sparse, meters) {
         // Tile38 answers NEARBY … SPARSE as an INTERSECTS of the circle, cell by cell.
@@ -170,14 +170,14 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
             let d = o.geometry().map(|g| distance_to(lat, lon, &g));
             (id, o, d.filter(|_| extra.distance))
         });
-        return Ok(collect(w, &opts, hits, ctx.now_ms));
+        return collect(w, &opts, hits, ctx.now_ms);
     }
     let limit = meters.unwrap_or(f64::INFINITY);
     let hits = col
         .nearby(lat, lon)
         .take_while(|(_, _, d)| *d <= limit)
         .map(|(id, o, d)| (id, o, extra.distance.then_some(d)));
-    Ok(collect(w, &opts, hits, ctx.now_ms))
+    collect(w, &opts, hits, ctx.now_ms)
 }
 
 /// WITHIN key [opts] [BUFFER m] [output] <area>
@@ -208,12 +208,12 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
         area = area.with_buffer(m);
     }
     let col = db.get(key);
-    let mut w = ResultWriter::new(&opts, col);
+    let mut w = ResultWriter::new(&opts, col, ctx);
     if let (true, Predicate::Intersects, Area::Rect(r)) = (opts.clip, pred, &area) {
         w = w.clipped_to(*r);
     }
     let Some(col) = col else {
-        return Ok(w.finish(0));
+        return w.finish(0);
     };
     let test = |g: &Geometry| match pred {
         Predicate::Within => area.contains(g),
@@ -222,15 +222,10 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
     if let Some(depth) = opts.sparse {
         let hits = sparse_hits(col, &area, depth, ctx.now_ms, test);
         let hits = hits.into_iter().map(|(id, o)| (id, o, None));
-        return Ok(collect(w, &opts, hits, ctx.now_ms));
+        return collect(w, &opts, hits, ctx.now_ms);
     }
     let hits = candidates(col, &area).filter(|(_, o)| o.geometry().is_some_and(|g| test(&g)));
-    Ok(collect(
-        w,
-        &opts,
-        hits.map(|(id, o)| (id, o, None)),
-        ctx.now_ms,
-    ))
+    collect(w, &opts, hits.map(|(id, o)| (id, o, None)), ctx.now_ms)
 }
 
 /// Objects whose bounding box meets the area's, in R-tree order.

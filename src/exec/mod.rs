@@ -178,8 +178,16 @@ impl Server {
                     now_ms: now_ms(),
                     host: self,
                     output: session.output,
+                    max_reply_bytes: self.config.read().client_output_buffer_limit,
                 };
-                reply_only(f(&db, &mut args, &ctx)?)
+                let result = f(&db, &mut args, &ctx);
+                drop(db);
+                if let Err(CmdError::ReplyTooLarge(_)) = result {
+                    self.counters
+                        .oversize_replies
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                reply_only(result?)
             }
             Handler::Write(f) => self.write(f, &mut args, origin),
             Handler::Admin(f) => reply_only(f(self, &mut args)?),

@@ -2,6 +2,7 @@
 //! (pipelining), execute each, make the AOF durable for the batch's writes, then write the
 //! batch's replies in one go.
 
+use crate::error::CmdError;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -47,9 +48,8 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
                             .counters
                             .oversize_replies
                             .fetch_add(1, Ordering::Relaxed);
-                        let err = Reply::Error(format!(
-                            "reply exceeds client-output-buffer-limit ({reply_limit} bytes); use LIMIT or CURSOR"
-                        ));
+                        let err =
+                            Reply::Error(CmdError::ReplyTooLarge(reply_limit as u64).text(false));
                         encode_for_connection(&err, fmt, resp3, started.elapsed(), &mut out);
                     }
                     if session.close {
