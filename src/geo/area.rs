@@ -313,13 +313,15 @@ pub fn point_rect_min_meters(lat: f64, lon: f64, r: &Rect) -> f64 {
 }
 
 /// A cheaper lower bound than [`point_rect_min_meters`], for the NEARBY walk, which computes
-/// one for every child of every node it opens: when the box spans the point's longitude it is
-/// the same (R·|Δφ|, without the haversine); when the box is at most 90° of longitude away it
-/// is the larger of the latitude gap and the distance to the great circle of the box's nearest
-/// meridian edge, asin(cos φ · sin Δλ), which no point of the box is closer than. That is
-/// exact for boxes level with the point and at worst √2 below the true minimum at a corner.
+/// one for every child of every node it opens, so it does no trigonometry: `cos_lat` is the
+/// query latitude's cosine, computed once per query. When the box spans the point's longitude
+/// it is the same as the exact bound (R·|Δφ|); when the box is at most 90° of longitude away it
+/// is the larger of the latitude gap and a lower bound of the distance to the great circle of
+/// the box's nearest meridian edge, asin(cos φ · sin Δλ) ≥ cos φ · (Δλ − Δλ³/6) (no point of
+/// the box is closer than that circle, asin x ≥ x and sin x ≥ x − x³/6). That is exact for
+/// boxes level with the point and at worst about √2 below the true minimum at a corner.
 /// Farther boxes get the exact minimum.
-pub fn point_rect_lower_bound_meters(lat: f64, lon: f64, r: &Rect) -> f64 {
+pub fn point_rect_lower_bound_meters(lat: f64, cos_lat: f64, lon: f64, r: &Rect) -> f64 {
     if !(r.min_lat <= r.max_lat && r.min_lon <= r.max_lon) {
         return 0.0;
     }
@@ -331,7 +333,8 @@ pub fn point_rect_lower_bound_meters(lat: f64, lon: f64, r: &Rect) -> f64 {
     if d_lon > 90.0 {
         return point_rect_min_meters(lat, lon, r);
     }
-    let circle = (lat.to_radians().cos() * d_lon.to_radians().sin()).asin();
+    let x = d_lon.to_radians();
+    let circle = cos_lat * (x - x * x * x / 6.0);
     shave(EARTH_RADIUS_METERS * lat_gap.max(circle))
 }
 
@@ -350,10 +353,15 @@ fn shave(d: f64) -> f64 {
     }
 }
 
-/// Degrees of longitude from `a` to `b` the shortest way round, in [0, 180].
+/// Degrees of longitude from `a` to `b` the shortest way round, in [0, 180] (both in
+/// [-180, 180], as stored longitudes are).
 fn shortest_lon_gap(a: f64, b: f64) -> f64 {
-    let g = (b - a).rem_euclid(360.0);
-    g.min(360.0 - g)
+    let g = (b - a).abs();
+    if g > 180.0 {
+        360.0 - g
+    } else {
+        g
+    }
 }
 
 /// The smallest haversine distance from `(lat, lon)` to the meridian segment at `edge_lon`

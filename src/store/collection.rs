@@ -321,7 +321,8 @@ impl Collection {
     /// Spatial objects in increasing geodesic distance (meters) from a point, as NEARBY
     /// reports it (distance to the object's centre).
     pub fn nearby(&self, lat: f64, lon: f64) -> impl Iterator<Item = (&str, ObjRef<'_>, f64)> {
-        let bound = move |r: &Rect| point_rect_lower_bound_meters(lat, lon, r);
+        let cos_lat = lat.to_radians().cos();
+        let bound = move |r: &Rect| point_rect_lower_bound_meters(lat, cos_lat, lon, r);
         let exact = move |h: u32| {
             let (id, obj) = self.entry(h);
             let d = obj
