@@ -268,9 +268,11 @@ pub fn readonly(host: &dyn Host, a: &mut Args) -> CmdResult<Reply> {
     Ok(Reply::Ok)
 }
 
-/// GC: a no-op kept for Tile38 compatibility (memory is returned as it is freed).
+/// GC: as in Tile38, gives freed memory back; here that is asking the allocator to return
+/// its free pages to the OS (after a large DROP or FLUSHDB, say).
 pub fn gc(_host: &dyn Host, a: &mut Args) -> CmdResult<Reply> {
     a.finish()?;
+    crate::metrics::release_free_memory();
     Ok(Reply::Ok)
 }
 
