@@ -2,6 +2,10 @@
 //! tests RESP (redis crate), raw TCP and HTTP clients, plus deadline-based polling.
 #![allow(dead_code)]
 
+mod replies;
+#[allow(unused_imports)]
+pub use replies::*;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
