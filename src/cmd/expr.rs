@@ -62,7 +62,19 @@ pub enum Expr {
     Not(Box<Expr>),
     Neg(Box<Expr>),
     Bin(Op, Box<Expr>, Box<Expr>),
+    /// `target =~ "literal"`: the pattern compiled once, when the expression is parsed.
+    RegexLit(Box<Expr>, CompiledRegex),
     Cond(Box<Expr>, Box<Expr>, Box<Expr>),
+}
+
+/// A regular expression compiled at parse time; two are equal when their patterns are.
+#[derive(Debug, Clone)]
+pub struct CompiledRegex(regex::Regex);
+
+impl PartialEq for CompiledRegex {
+    fn eq(&self, other: &CompiledRegex) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
 }
 
 /// Why an expression did not parse (shown to the client as `invalid argument`).
@@ -245,7 +257,14 @@ impl Parser {
             for (p, op) in ops.iter() {
                 if self.eat(p) {
                     let right = self.binary(level + 1)?;
-                    left = Expr::Bin(*op, Box::new(left), Box::new(right));
+                    left = match (op, &right) {
+                        (Op::Regex, Expr::Lit(Val::Str(p))) => match regex::Regex::new(p) {
+                            Ok(re) => Expr::RegexLit(Box::new(left), CompiledRegex(re)),
+                            // Evaluates to false, as a bad pattern computed at run time does.
+                            Err(_) => Expr::Bin(*op, Box::new(left), Box::new(right)),
+                        },
+                        _ => Expr::Bin(*op, Box::new(left), Box::new(right)),
+                    };
                     continue 'outer;
                 }
             }
@@ -355,6 +374,7 @@ impl Expr {
                 }
             }
             Expr::Bin(op, a, b) => binop(*op, a.eval(r)?, b.eval(r)?)?,
+            Expr::RegexLit(a, re) => Val::Bool(re.0.is_match(&to_str(&a.eval(r)?))),
         })
     }
 }

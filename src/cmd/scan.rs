@@ -42,7 +42,8 @@ impl SearchCmd {
 pub struct SearchOpts {
     pub cursor: u64,
     pub limit: Option<u64>,
-    pub matches: Vec<String>,
+    /// MATCH patterns, compiled once per search rather than once per object.
+    pub matches: Vec<wildmatch::WildMatch>,
     pub wheres: Vec<Where>,
     pub whereins: Vec<WhereIn>,
     pub no_fields: bool,
@@ -112,7 +113,7 @@ impl SearchOpts {
                     _ => return Err(CmdError::InvalidArg(s.into())),
                 }
             }
-            "MATCH" => self.matches.push(a.next_str()?.to_string()),
+            "MATCH" => self.matches.push(wildmatch::WildMatch::new(a.next_str()?)),
             "WHERE" => self.wheres.push(Where::parse(a)?),
             "WHEREIN" => self.whereins.push(WhereIn::parse(a)?),
             "NOFIELDS" if self.no_fields => return Err(duplicate(word)),
@@ -197,11 +198,7 @@ impl SearchOpts {
         } else {
             id
         };
-        let id_ok = self.matches.is_empty()
-            || self
-                .matches
-                .iter()
-                .any(|m| m == "*" || wildmatch::WildMatch::new(m).matches(subject));
+        let id_ok = self.matches.is_empty() || self.matches.iter().any(|m| m.matches(subject));
         id_ok
             && self.wheres.iter().all(|w| w.matches(id, obj))
             && self.whereins.iter().all(|w| w.matches(obj))
