@@ -173,12 +173,14 @@ impl Server {
         };
         match handler {
             Handler::Read(f) => {
+                // Read before the data lock is taken, to keep its hold short.
+                let max_reply_bytes = self.config.read().client_output_buffer_limit;
                 let db = self.db.read();
                 let ctx = ReadCtx {
                     now_ms: now_ms(),
                     host: self,
                     output: session.output,
-                    max_reply_bytes: self.config.read().client_output_buffer_limit,
+                    max_reply_bytes,
                 };
                 let result = f(&db, &mut args, &ctx);
                 drop(db);
