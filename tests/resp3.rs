@@ -7,10 +7,6 @@ mod common;
 use common::*;
 use redis::Value;
 
-fn b(s: &str) -> String {
-    wire_bulk(s)
-}
-
 /// The HELLO map body (7 pairs) for `proto`, without its header.
 fn hello_pairs(proto: u8) -> String {
     [
