@@ -89,5 +89,37 @@ fn bench_store(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_store);
+/// The whole-server benchmark's small queries (`bench/search.sh`: 1M points, a dense spot) on
+/// a tree built by inserts, as a pipelined load builds it.
+fn bench_small_queries(c: &mut Criterion) {
+    let mut col = Collection::new(false);
+    for (id, g) in points(1_000_000) {
+        col.set(&id, Object::geo(g));
+    }
+    let (lat, lon) = (60.094824, -0.078598);
+    for k in [1, 10, 100] {
+        c.bench_function(&format!("nearby_{k}_of_1m"), |b| {
+            b.iter(|| black_box(col.nearby(black_box(lat), black_box(lon)).take(k).count()))
+        });
+    }
+    for km in [1.0, 10.0] {
+        let circle = meridian::geo::Area::Circle {
+            lat,
+            lon,
+            meters: km * 1000.0,
+        };
+        c.bench_function(&format!("within_circle_{km}km_of_1m"), |b| {
+            b.iter(|| {
+                black_box(
+                    col.intersecting(&circle.bbox())
+                        .filter_map(|(_, o)| o.geometry())
+                        .filter(|g| circle.contains(g))
+                        .count(),
+                )
+            })
+        });
+    }
+}
+
+criterion_group!(benches, bench_store, bench_small_queries);
 criterion_main!(benches);

@@ -424,18 +424,37 @@ pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<R
 /// Applies the cursor, expiry, MATCH/WHERE and the limit to a search's hits (in the order the
 /// search walks them). The next cursor counts walked hits; it is 0 when the walk is complete.
 pub fn collect<'a>(
-    mut w: ResultWriter<'_>,
+    w: ResultWriter<'_>,
     opts: &SearchOpts,
     hits: impl Iterator<Item = (&'a str, ObjRef<'a>, Option<f64>)>,
     now_ms: i64,
 ) -> CmdResult<Reply> {
+    collect_until(w, opts, hits, now_ms, |_, rest| rest.next().is_some())
+}
+
+/// [`collect`] for a walk that can tell more cheaply than by taking the next hit whether a
+/// walk stopped by the limit is complete: `has_more(walked, rest)`.
+pub fn collect_until<'a, I>(
+    mut w: ResultWriter<'_>,
+    opts: &SearchOpts,
+    hits: I,
+    now_ms: i64,
+    has_more: impl FnOnce(u64, &mut std::iter::Skip<I>) -> bool,
+) -> CmdResult<Reply>
+where
+    I: Iterator<Item = (&'a str, ObjRef<'a>, Option<f64>)>,
+{
     let mut walked = opts.cursor;
+    let mut rest = hits.skip(opts.cursor as usize);
     let mut more = false;
-    for (id, obj, distance) in hits.skip(opts.cursor as usize) {
+    loop {
         if w.full() {
-            more = true;
+            more = has_more(walked, &mut rest);
             break;
         }
+        let Some((id, obj, distance)) = rest.next() else {
+            break;
+        };
         walked += 1;
         if !obj.is_expired(now_ms) && opts.accepts(id, obj) {
             w.push(id, obj, distance);

@@ -4,7 +4,7 @@
 
 use super::args::Args;
 use super::keys::{live, missing};
-use super::scan::{collect, ResultWriter, SearchCmd, SearchOpts};
+use super::scan::{collect, collect_until, ResultWriter, SearchCmd, SearchOpts};
 use super::ReadCtx;
 use crate::error::{CmdError, CmdResult};
 use crate::geo::{distance_to, Area, Geometry, Rect};
@@ -172,12 +172,22 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
         });
         return collect(w, &opts, hits, ctx.now_ms);
     }
-    let limit = meters.unwrap_or(f64::INFINITY);
     let hits = col
         .nearby(lat, lon)
-        .take_while(|(_, _, d)| *d <= limit)
-        .map(|(id, o, d)| (id, o, extra.distance.then_some(d)));
-    collect(w, &opts, hits, ctx.now_ms)
+        .map(|(id, o, d)| (id, o, d, extra.distance.then_some(d)));
+    match meters {
+        Some(limit) => {
+            let hits = hits.take_while(|h| h.2 <= limit).map(|h| (h.0, h.1, h.3));
+            collect(w, &opts, hits, ctx.now_ms)
+        }
+        None => {
+            // Without a radius every spatial object is a hit, so the walk is complete once
+            // it has walked them all: no need to find the next nearest to know.
+            let total = col.spatial_len() as u64;
+            let hits = hits.map(|h| (h.0, h.1, h.3));
+            collect_until(w, &opts, hits, ctx.now_ms, |walked, _| walked < total)
+        }
+    }
 }
 
 /// WITHIN key [opts] [BUFFER m] [output] <area>

@@ -8,6 +8,7 @@
 //! distances are on the sphere of radius [`EARTH_RADIUS_METERS`](super::EARTH_RADIUS_METERS).
 
 use std::borrow::Cow;
+use std::f64::consts::FRAC_PI_2;
 
 use geo::{Covers, Intersects};
 
@@ -320,7 +321,10 @@ pub fn point_rect_min_meters(lat: f64, lon: f64, r: &Rect) -> f64 {
 /// the box's nearest meridian edge, asin(cos φ · sin Δλ) ≥ cos φ · (Δλ − Δλ³/6) (no point of
 /// the box is closer than that circle, asin x ≥ x and sin x ≥ x − x³/6). That is exact for
 /// boxes level with the point and at worst about √2 below the true minimum at a corner.
-/// Farther boxes get the exact minimum.
+/// A box more than 90° of longitude away lies beyond the great circle through the poles 90°
+/// from the point, which is π/2 − |φ| away; that constant (with the latitude gap) bounds it.
+/// It is loose for such boxes, but they matter only when the answers are a quarter of the
+/// globe away, and the exact minimum costs an atan2, sines and cosines per box.
 pub fn point_rect_lower_bound_meters(lat: f64, cos_lat: f64, lon: f64, r: &Rect) -> f64 {
     if !(r.min_lat <= r.max_lat && r.min_lon <= r.max_lon) {
         return 0.0;
@@ -330,11 +334,12 @@ pub fn point_rect_lower_bound_meters(lat: f64, cos_lat: f64, lon: f64, r: &Rect)
         return shave(EARTH_RADIUS_METERS * lat_gap);
     }
     let d_lon = shortest_lon_gap(lon, r.min_lon).min(shortest_lon_gap(lon, r.max_lon));
-    if d_lon > 90.0 {
-        return point_rect_min_meters(lat, lon, r);
-    }
-    let x = d_lon.to_radians();
-    let circle = cos_lat * (x - x * x * x / 6.0);
+    let circle = if d_lon > 90.0 {
+        FRAC_PI_2 - lat.abs().to_radians()
+    } else {
+        let x = d_lon.to_radians();
+        cos_lat * (x - x * x * x * (1.0 / 6.0))
+    };
     shave(EARTH_RADIUS_METERS * lat_gap.max(circle))
 }
 

@@ -262,6 +262,11 @@ impl Collection {
         self.slab.len()
     }
 
+    /// Number of spatial objects (those in the R-tree).
+    pub fn spatial_len(&self) -> usize {
+        self.d.index.len()
+    }
+
     /// True when there are no objects.
     pub fn is_empty(&self) -> bool {
         self.slab.is_empty()

@@ -11,10 +11,7 @@
 //! box of each of its entries; the tree holds one `PageRef` per non-empty page, with the
 //! page's envelope.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
-use rstar::{ParentNode, PointDistance, RTree, RTreeNode, RTreeObject, AABB};
+use rstar::{PointDistance, RTree, RTreeNode, RTreeObject, AABB};
 
 use crate::geo::Rect;
 
@@ -433,19 +430,7 @@ impl SpatialIndex {
         B: Fn(&Rect) -> f64,
         E: FnMut(u32) -> (f64, &'a str),
     {
-        let mut heap = BinaryHeap::new();
-        if self.tree.size() > 0 {
-            heap.push(Candidate {
-                dist: 0.0,
-                item: Item::Node(self.tree.root()),
-            });
-        }
-        Nearest {
-            index: self,
-            heap,
-            bound,
-            exact,
-        }
+        Nearest::new(self, bound, exact)
     }
 
     /// A box covering every entry, or None when empty.
@@ -462,119 +447,9 @@ impl SpatialIndex {
     }
 }
 
-enum Item<'a> {
-    Node(&'a ParentNode<PageRef>),
-    Page(u32),
-    /// An entry ordered by its box's bound; its exact distance is not known yet.
-    Boxed(u32),
-    /// An entry with its exact distance and id: when it is the smallest, it is the next answer.
-    Exact(u32, &'a str),
-}
-
-struct Candidate<'a> {
-    dist: f64,
-    item: Item<'a>,
-}
-
-impl PartialEq for Candidate<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Candidate<'_> {}
-impl PartialOrd for Candidate<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Candidate<'_> {
-    /// Reversed (the heap is a max-heap); at equal distance exact answers come first, then
-    /// lower ids, so ties are reported in a stable order.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .dist
-            .total_cmp(&self.dist)
-            .then_with(|| self.rank().cmp(&other.rank()))
-            .then_with(|| other.key().cmp(&self.key()))
-    }
-}
-
-impl Candidate<'_> {
-    fn rank(&self) -> u8 {
-        match self.item {
-            Item::Exact(..) => 3,
-            Item::Boxed(_) => 2,
-            Item::Page(_) => 1,
-            Item::Node(_) => 0,
-        }
-    }
-
-    fn key(&self) -> (&str, u32) {
-        match self.item {
-            Item::Exact(h, id) => (id, h),
-            Item::Boxed(h) | Item::Page(h) => ("", h),
-            Item::Node(_) => ("", 0),
-        }
-    }
-}
-
-/// The iterator of [`SpatialIndex::nearest`].
-pub struct Nearest<'a, B, E> {
-    index: &'a SpatialIndex,
-    heap: BinaryHeap<Candidate<'a>>,
-    bound: B,
-    exact: E,
-}
-
-impl<'a, B, E> Iterator for Nearest<'a, B, E>
-where
-    B: Fn(&Rect) -> f64,
-    E: FnMut(u32) -> (f64, &'a str),
-{
-    type Item = (u32, f64);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while let Some(c) = self.heap.pop() {
-            match c.item {
-                Item::Exact(h, _) => return Some((h, c.dist)),
-                Item::Boxed(h) => {
-                    let (dist, id) = (self.exact)(h);
-                    self.heap.push(Candidate {
-                        dist,
-                        item: Item::Exact(h, id),
-                    });
-                }
-                Item::Page(p) => {
-                    for (b, h) in self.index.pages[p as usize].entries() {
-                        let dist = (self.bound)(&b.rect());
-                        self.heap.push(Candidate {
-                            dist,
-                            item: Item::Boxed(h),
-                        });
-                    }
-                }
-                Item::Node(node) => {
-                    for child in node.children() {
-                        let (env, item) = match child {
-                            RTreeNode::Leaf(r) => (r.env, Item::Page(r.page)),
-                            RTreeNode::Parent(p) => {
-                                let e = p.envelope();
-                                let env = Bx {
-                                    min: e.lower(),
-                                    max: e.upper(),
-                                };
-                                (env, Item::Node(p))
-                            }
-                        };
-                        let dist = (self.bound)(&env.rect());
-                        self.heap.push(Candidate { dist, item });
-                    }
-                }
-            }
-        }
-        None
-    }
-}
+#[path = "nearest.rs"]
+mod nearest;
+pub use nearest::Nearest;
 
 #[cfg(test)]
 #[path = "index_tests.rs"]
