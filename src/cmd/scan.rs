@@ -223,8 +223,10 @@ impl<'a> ResultWriter<'a> {
     /// A writer for `col` (None when the key does not exist) whose items may take at most
     /// `ctx.max_reply_bytes`.
     pub fn new(opts: &'a SearchOpts, col: Option<&Collection>, ctx: &ReadCtx) -> ResultWriter<'a> {
+        // IDS and COUNT replies show no fields, so they are not gathered for them.
+        let shows_fields = !matches!(opts.output, SearchOutput::Ids | SearchOutput::Count);
         let field_names = match (col, opts.no_fields) {
-            (Some(c), false) => c.field_names().map(str::to_string).collect(),
+            (Some(c), false) if shows_fields => c.field_names().map(str::to_string).collect(),
             _ => Vec::new(),
         };
         ResultWriter {
