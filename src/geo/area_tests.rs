@@ -544,3 +544,49 @@ proptest! {
         }
     }
 }
+
+/// A star-shaped ring (so it is simple) of `radii.len()` vertices around `(cx, cy)`.
+fn star_ring(cx: f64, cy: f64, radii: &[f64]) -> geo::LineString<f64> {
+    let n = radii.len();
+    let mut pts: Vec<(f64, f64)> = radii
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let a = std::f64::consts::TAU * i as f64 / n as f64;
+            (cx + r * a.cos(), cy + r * a.sin())
+        })
+        .collect();
+    pts.push(pts[0]);
+    geo::LineString::from(pts)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 2000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The shortcut for WITHIN a polygon far from its edges agrees with `geo`'s `Covers`
+    /// whenever it answers, for star polygons with a star hole and triangles anywhere around.
+    #[test]
+    fn covers_shortcut_agrees_with_covers(
+        outer in prop::collection::vec(4.0..10.0f64, 5..9),
+        hole in prop::collection::vec(0.5..2.0f64, 3..7),
+        tri in ((-12.0..12.0f64, -12.0..12.0f64), (0.01..3.0f64, 0.01..3.0f64), 0.0..1.0f64),
+    ) {
+        let area = geo::Geometry::Polygon(geo::Polygon::new(
+            star_ring(0.0, 0.0, &outer),
+            vec![star_ring(0.0, 0.0, &hole)],
+        ));
+        let ((x, y), (w, h), skew) = tri;
+        let object = geo::Geometry::Polygon(geo::Polygon::new(
+            geo::LineString::from(vec![(x, y), (x + w, y), (x + skew * w, y + h), (x, y)]),
+            vec![],
+        ));
+        let bbox = Rect { min_lat: y, min_lon: x, max_lat: y + h, max_lon: x + w };
+        if let Some(fast) = covers_away_from_boundary(&area, &bbox) {
+            prop_assert_eq!(fast, covers_parts(&area, &object));
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Micro-benchmarks of the geometry predicates a search runs per candidate: a point against a
+//! polygon with a hole, a circle and a rectangle; a polygon and a line against a polygon area;
+//! a circle's containment of a polygon; and the NEARBY box bound.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use meridian::geo::{point_rect_lower_bound_meters, Area, Geometry, Rect};
+use std::hint::black_box;
+
+const ZONE_WITH_HOLE: &str = r#"{"type":"Polygon","coordinates":[
+    [[-112.3,33.3],[-111.9,33.3],[-111.9,33.7],[-112.3,33.7],[-112.3,33.3]],
+    [[-112.15,33.45],[-112.05,33.45],[-112.05,33.55],[-112.15,33.55],[-112.15,33.45]]]}"#;
+
+fn geometry(json: &str) -> Geometry {
+    Geometry::from_geojson(json).expect("valid GeoJSON")
+}
+
+fn bench_predicates(c: &mut Criterion) {
+    let zone = Area::Shape(Box::new(geometry(ZONE_WITH_HOLE)));
+    let inside = Geometry::point(33.35, -112.2, None).unwrap();
+    let in_hole = Geometry::point(33.5, -112.1, None).unwrap();
+    c.bench_function("polygon_with_hole_contains_point", |b| {
+        b.iter(|| black_box(zone.contains(black_box(&inside)) ^ zone.contains(black_box(&in_hole))))
+    });
+    let line = geometry(
+        r#"{"type":"LineString","coordinates":[[-112.5,33.5],[-112.0,33.6],[-111.5,33.2]]}"#,
+    );
+    c.bench_function("polygon_intersects_linestring", |b| {
+        b.iter(|| black_box(zone.intersects(black_box(&line))))
+    });
+    let small = geometry(
+        r#"{"type":"Polygon","coordinates":[[[-112.25,33.35],[-112.2,33.35],[-112.2,33.4],[-112.25,33.35]]]}"#,
+    );
+    c.bench_function("polygon_within_polygon_with_hole", |b| {
+        b.iter(|| black_box(zone.contains(black_box(&small))))
+    });
+    let circle = Area::Circle {
+        lat: 33.4,
+        lon: -112.2,
+        meters: 10_000.0,
+    };
+    c.bench_function("circle_contains_point", |b| {
+        b.iter(|| black_box(circle.contains(black_box(&inside))))
+    });
+    c.bench_function("circle_contains_polygon", |b| {
+        b.iter(|| black_box(circle.contains(black_box(&small))))
+    });
+    let rect = Area::Rect(Rect {
+        min_lat: 33.3,
+        min_lon: -112.3,
+        max_lat: 33.7,
+        max_lon: -111.9,
+    });
+    c.bench_function("rect_intersects_linestring", |b| {
+        b.iter(|| black_box(rect.intersects(black_box(&line))))
+    });
+    let far = Rect {
+        min_lat: 40.0,
+        min_lon: 10.0,
+        max_lat: 41.0,
+        max_lon: 11.0,
+    };
+    let cos_lat = 33.4f64.to_radians().cos();
+    c.bench_function("nearby_box_lower_bound", |b| {
+        b.iter(|| {
+            black_box(point_rect_lower_bound_meters(
+                black_box(33.4),
+                cos_lat,
+                -112.2,
+                &far,
+            ))
+        })
+    });
+}
+
+criterion_group!(benches, bench_predicates);
+criterion_main!(benches);
