@@ -190,7 +190,9 @@ proptest! {
         for cmd in ["INTERSECTS", "NEARBY", "SCAN"] {
             let mut seen = Vec::new();
             let mut cursor = 0u64;
+            let mut requests = 0;
             loop {
+                requests += 1;
                 let mut args = strs(&[cmd, "k", "CURSOR", &cursor.to_string(), "LIMIT", &page.to_string(), "IDS"]);
                 match cmd {
                     "INTERSECTS" => args.extend(strs(&["BOUNDS", "-90", "-180", "90", "180"])),
@@ -208,6 +210,8 @@ proptest! {
             sorted.dedup();
             prop_assert_eq!(sorted.len(), seen.len(), "{} repeated an id", cmd);
             prop_assert_eq!(seen.len(), objs.len(), "{} missed ids", cmd);
+            // Cursor 0 comes with the last page: no trailing empty request.
+            prop_assert_eq!(requests, objs.len().div_ceil(page), "{} pages", cmd);
         }
     }
 }
