@@ -30,3 +30,14 @@ pub fn fields(pairs: &[(&str, &str)]) -> String {
     let items: Vec<String> = pairs.iter().flat_map(|(n, v)| [b(n), b(v)]).collect();
     arr(&items)
 }
+
+/// Asserts an integer reply within `lo..=hi` (a TTL, which depends on the clock).
+#[allow(dead_code)]
+pub fn assert_int_in(reply: &str, lo: i64, hi: i64) {
+    let n: i64 = reply
+        .strip_prefix(':')
+        .and_then(|r| r.strip_suffix("\r\n"))
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("not an integer reply: {reply:?}"));
+    assert!((lo..=hi).contains(&n), "{n} not in {lo}..={hi}");
+}
