@@ -7,6 +7,8 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // Before anything is allocated: see `allocator::init`.
+    meridian::allocator::init();
     let cli = meridian::config::Cli::parse();
     let (cfg, config_path) = match cli.resolve(std::env::vars().collect::<Vec<_>>().into_iter()) {
         Ok(c) => c,
@@ -21,6 +23,7 @@ fn main() {
         .with_env_filter(filter)
         .with_target(false)
         .init();
+    meridian::allocator::configure(cfg.allocator_thp, cfg.allocator_purge_delay_ms);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
