@@ -4,7 +4,7 @@
 use clap::Parser;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: meridian::allocator::Mimalloc = meridian::allocator::Mimalloc;
 
 fn main() {
     // Before anything is allocated: see `allocator::init`.
