@@ -10,7 +10,7 @@ use std::time::Instant;
 
 // The server's allocator, so the numbers match what it would hold.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: meridian::allocator::Mimalloc = meridian::allocator::Mimalloc;
 
 fn mib(b: u64) -> f64 {
     b as f64 / (1024.0 * 1024.0)
@@ -38,6 +38,10 @@ fn build(n: usize, deferred: bool) -> Collection {
 }
 
 fn main() {
+    // The server's allocator settings (its defaults), before anything is allocated.
+    meridian::allocator::init();
+    let cfg = meridian::config::Config::default();
+    meridian::allocator::configure(cfg.allocator_thp, cfg.allocator_purge_delay_ms);
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
@@ -46,6 +50,10 @@ fn main() {
     let base = rss_bytes();
     let t = Instant::now();
     let col = build(n, mode == "bulk");
+    if mode == "bulk" {
+        // As the server does after the AOF load.
+        meridian::allocator::release_free_memory();
+    }
     let took = t.elapsed();
     let rss = rss_bytes() - base;
     println!(

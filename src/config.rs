@@ -72,6 +72,11 @@ pub struct Config {
     /// whichever cap it reaches first; one object always fits).
     pub aof_rewrite_chunk_bytes: u64,
     pub read_only: bool,
+    /// Let the allocator use transparent huge pages (startup only; see `allocator::configure`).
+    pub allocator_thp: bool,
+    /// Milliseconds the allocator keeps freed memory before returning it to the OS (startup
+    /// only).
+    pub allocator_purge_delay_ms: u64,
     /// Leader to follow (replication; not implemented yet, startup refuses it).
     pub follow_host: String,
     pub follow_port: u16,
@@ -100,6 +105,8 @@ impl Default for Config {
             aof_rewrite_chunk_objects: 256,
             aof_rewrite_chunk_bytes: 256 * 1024,
             read_only: false,
+            allocator_thp: false,
+            allocator_purge_delay_ms: 100,
             follow_host: String::new(),
             follow_port: 0,
         }
@@ -128,6 +135,8 @@ pub const CONFIG_NAMES: &[&str] = &[
     "aof-rewrite-chunk-objects",
     "aof-rewrite-chunk-bytes",
     "read-only",
+    "allocator-thp",
+    "allocator-purge-delay-ms",
     "follow-host",
     "follow-port",
 ];
@@ -200,6 +209,8 @@ impl Config {
             "aof-rewrite-chunk-objects" => self.aof_rewrite_chunk_objects.to_string(),
             "aof-rewrite-chunk-bytes" => self.aof_rewrite_chunk_bytes.to_string(),
             "read-only" => yes_no(self.read_only),
+            "allocator-thp" => yes_no(self.allocator_thp),
+            "allocator-purge-delay-ms" => self.allocator_purge_delay_ms.to_string(),
             "follow-host" => self.follow_host.clone(),
             "follow-port" => self.follow_port.to_string(),
             _ => return None,
@@ -236,6 +247,10 @@ impl Config {
             }
             "aof-rewrite-chunk-bytes" => self.aof_rewrite_chunk_bytes = size()?.max(1),
             "read-only" => self.read_only = flag()?,
+            "allocator-thp" => self.allocator_thp = flag()?,
+            "allocator-purge-delay-ms" => {
+                self.allocator_purge_delay_ms = value.parse().map_err(|_| bad())?
+            }
             "follow-host" => self.follow_host = value.into(),
             "follow-port" => self.follow_port = value.parse().map_err(|_| bad())?,
             _ => return Err(format!("Unsupported CONFIG parameter: {name}")),

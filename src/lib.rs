@@ -11,7 +11,9 @@
 //! - [`aof`]: the append-only file: format, appending with fsync policy, startup replay.
 //! - [`config`]: defaults, file, environment and flags.
 //! - [`run`]: startup and shutdown.
+//! - [`allocator`]: mimalloc's settings (huge pages, purge delay) and free-memory release.
 
+pub mod allocator;
 pub mod aof;
 pub mod cmd;
 pub mod config;

@@ -4,9 +4,11 @@
 use clap::Parser;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: meridian::allocator::Mimalloc = meridian::allocator::Mimalloc;
 
 fn main() {
+    // Before anything is allocated: see `allocator::init`.
+    meridian::allocator::init();
     let cli = meridian::config::Cli::parse();
     let (cfg, config_path) = match cli.resolve(std::env::vars().collect::<Vec<_>>().into_iter()) {
         Ok(c) => c,
@@ -21,6 +23,7 @@ fn main() {
         .with_env_filter(filter)
         .with_target(false)
         .init();
+    meridian::allocator::configure(cfg.allocator_thp, cfg.allocator_purge_delay_ms);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

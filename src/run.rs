@@ -68,7 +68,7 @@ pub async fn run(
             .map_err(|e| format!("cannot start the AOF rewrite thread: {e}"))?;
     }
     server.finish_loading(aof);
-    crate::metrics::release_free_memory();
+    crate::allocator::release_free_memory();
     tracing::info!("ready to accept connections");
     let expirer = tokio::spawn(expire_loop(server.clone()));
     shutdown.await;

@@ -251,6 +251,53 @@ fn digest_follows_the_data_not_the_history() {
 }
 
 #[test]
+fn allocator_settings_are_startup_config_shown_in_info() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    let memory = unbulk(&c.cmd(&["INFO", "memory"]));
+    assert!(
+        memory.contains("\r\nallocator_thp:0\r\nallocator_purge_delay_ms:100\r\n"),
+        "{memory}"
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "allocator-purge-delay-ms"]),
+        arr(&[b("allocator-purge-delay-ms"), b("100")])
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "allocator-thp", "yes"]),
+        err("'allocator-thp' cannot be changed at run time: set it in the config file and restart")
+    );
+    // The default really switches huge pages off for the process (Linux reports it).
+    let pid = s.pid().unwrap();
+    if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        if status.contains("THP_enabled:") {
+            assert!(status.contains("THP_enabled:\t0"), "{status}");
+        }
+    }
+    let mut env = TestServer::spawn_env(
+        &s.dir.join("env"),
+        &[],
+        &[
+            ("MERIDIAN_ALLOCATOR_THP", "yes"),
+            ("MERIDIAN_ALLOCATOR_PURGE_DELAY_MS", "0"),
+        ],
+    );
+    env.wait_ready();
+    let memory = unbulk(&env.wire().cmd(&["INFO", "memory"]));
+    assert!(
+        memory.contains("\r\nallocator_thp:1\r\nallocator_purge_delay_ms:0\r\n"),
+        "{memory}"
+    );
+    let pid = env.pid().unwrap();
+    if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        if status.contains("THP_enabled:") {
+            assert!(status.contains("THP_enabled:\t1"), "{status}");
+        }
+    }
+    assert_eq!(env.stop(), Some(0));
+}
+
+#[test]
 fn config_get_set_rewrite_survives_restart() {
     let mut s = TestServer::start();
     let mut c = s.wire();

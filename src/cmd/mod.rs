@@ -64,6 +64,9 @@ pub struct ServerInfo {
     /// Replies replaced by an error for exceeding `client-output-buffer-limit`.
     pub oversize_replies: u64,
     pub rss_bytes: u64,
+    /// The allocator settings (`allocator-thp`, `allocator-purge-delay-ms`).
+    pub allocator_thp: bool,
+    pub allocator_purge_delay_ms: u64,
     pub max_clients: u64,
 }
 

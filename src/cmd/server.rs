@@ -77,6 +77,11 @@ fn info_sections(db: &Db, info: &ServerInfo) -> Vec<(&'static str, Vec<(String, 
             vec![
                 s("used_memory", int(t.in_memory_size)),
                 s("used_memory_rss", int(info.rss_bytes)),
+                s("allocator_thp", int(u8::from(info.allocator_thp))),
+                s(
+                    "allocator_purge_delay_ms",
+                    int(info.allocator_purge_delay_ms),
+                ),
             ],
         ),
         (
@@ -272,7 +277,7 @@ pub fn readonly(host: &dyn Host, a: &mut Args) -> CmdResult<Reply> {
 /// its free pages to the OS (after a large DROP or FLUSHDB, say).
 pub fn gc(_host: &dyn Host, a: &mut Args) -> CmdResult<Reply> {
     a.finish()?;
-    crate::metrics::release_free_memory();
+    crate::allocator::release_free_memory();
     Ok(Reply::Ok)
 }
 

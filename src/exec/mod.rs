@@ -350,6 +350,8 @@ impl Host for Server {
             protocol_errors: self.counters.protocol_errors.load(Ordering::Relaxed),
             oversize_replies: self.counters.oversize_replies.load(Ordering::Relaxed),
             rss_bytes: crate::metrics::rss_bytes(),
+            allocator_thp: cfg.allocator_thp,
+            allocator_purge_delay_ms: cfg.allocator_purge_delay_ms,
             max_clients: cfg.maxclients,
         }
     }

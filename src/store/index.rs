@@ -178,27 +178,38 @@ impl Page {
         self.entries().map(|(b, _)| b).reduce(|a, b| a.union(&b))
     }
 
+    /// A page of `entries`, its vectors sized to them (rounded up to the growth step), not
+    /// to what collecting would leave: that doubles, so the 17-entry half of a split page
+    /// got room for 32.
     fn from_loose(entries: &[Loose]) -> Page {
-        let mut page = Page::default();
-        page.pts = entries
-            .iter()
-            .filter_map(|e| e.pt().map(|p| (p, e.handle)))
-            .collect();
-        page.rects = entries
-            .iter()
-            .filter(|e| !e.is_pt)
-            .map(|e| (e.bx, e.handle))
-            .collect();
+        let n_pts = entries.iter().filter(|e| e.is_pt).count();
+        let sized = |n: usize| n.next_multiple_of(GROW);
+        let mut page = Page {
+            pts: Vec::with_capacity(sized(n_pts)),
+            rects: Vec::with_capacity(sized(entries.len() - n_pts)),
+            ..Page::default()
+        };
+        page.pts
+            .extend(entries.iter().filter_map(|e| e.pt().map(|p| (p, e.handle))));
+        page.rects.extend(
+            entries
+                .iter()
+                .filter(|e| !e.is_pt)
+                .map(|e| (e.bx, e.handle)),
+        );
         page.env = page.exact_env().unwrap_or_default();
         page
     }
 }
 
-/// Pushes growing capacity four entries at a time: a doubling would leave pages a quarter
+/// Growth step of a page's vectors, in entries.
+const GROW: usize = 4;
+
+/// Pushes growing capacity `GROW` entries at a time: a doubling would leave pages a quarter
 /// empty on average (and could pass `PAGE_MAX`); the reallocations are of a few hundred bytes.
 fn push_capped<T>(v: &mut Vec<T>, x: T) {
     if v.len() == v.capacity() {
-        v.reserve_exact(4);
+        v.reserve_exact(GROW);
     }
     v.push(x);
 }
