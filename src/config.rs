@@ -71,6 +71,14 @@ pub struct Config {
     /// Bytes of objects copied out per data-lock hold during a rewrite (the hold ends at
     /// whichever cap it reaches first; one object always fits).
     pub aof_rewrite_chunk_bytes: u64,
+    /// Search items rendered per data-lock hold; a search with more is streamed in batches.
+    pub search_batch_items: u64,
+    /// Bytes of a streamed RESP reply kept in memory until its item count is known; the rest
+    /// goes to an anonymous temp file in `dir`.
+    pub search_spool_memory_bytes: u64,
+    /// Most hits one search keeps (16-24 bytes each while it streams); a larger LIMIT stops
+    /// there and answers a cursor to continue from.
+    pub search_max_hits: u64,
     pub read_only: bool,
     /// Leader to follow (replication; not implemented yet, startup refuses it).
     pub follow_host: String,
@@ -99,6 +107,9 @@ impl Default for Config {
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             aof_rewrite_chunk_objects: 256,
             aof_rewrite_chunk_bytes: 256 * 1024,
+            search_batch_items: 256,
+            search_spool_memory_bytes: 4 * 1024 * 1024,
+            search_max_hits: 1_000_000,
             read_only: false,
             follow_host: String::new(),
             follow_port: 0,
@@ -127,6 +138,9 @@ pub const CONFIG_NAMES: &[&str] = &[
     "auto-aof-rewrite-min-size",
     "aof-rewrite-chunk-objects",
     "aof-rewrite-chunk-bytes",
+    "search-batch-items",
+    "search-spool-memory-bytes",
+    "search-max-hits",
     "read-only",
     "follow-host",
     "follow-port",
@@ -146,6 +160,9 @@ pub const RUNTIME_SETTABLE: &[&str] = &[
     "auto-aof-rewrite-min-size",
     "aof-rewrite-chunk-objects",
     "aof-rewrite-chunk-bytes",
+    "search-batch-items",
+    "search-spool-memory-bytes",
+    "search-max-hits",
     "read-only",
 ];
 
@@ -199,6 +216,9 @@ impl Config {
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
             "aof-rewrite-chunk-objects" => self.aof_rewrite_chunk_objects.to_string(),
             "aof-rewrite-chunk-bytes" => self.aof_rewrite_chunk_bytes.to_string(),
+            "search-batch-items" => self.search_batch_items.to_string(),
+            "search-spool-memory-bytes" => self.search_spool_memory_bytes.to_string(),
+            "search-max-hits" => self.search_max_hits.to_string(),
             "read-only" => yes_no(self.read_only),
             "follow-host" => self.follow_host.clone(),
             "follow-port" => self.follow_port.to_string(),
@@ -235,6 +255,9 @@ impl Config {
                 self.aof_rewrite_chunk_objects = size()?.max(1);
             }
             "aof-rewrite-chunk-bytes" => self.aof_rewrite_chunk_bytes = size()?.max(1),
+            "search-batch-items" => self.search_batch_items = size()?.max(1),
+            "search-spool-memory-bytes" => self.search_spool_memory_bytes = size()?,
+            "search-max-hits" => self.search_max_hits = size()?.max(1),
             "read-only" => self.read_only = flag()?,
             "follow-host" => self.follow_host = value.into(),
             "follow-port" => self.follow_port = value.parse().map_err(|_| bad())?,
