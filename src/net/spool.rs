@@ -3,11 +3,14 @@
 //! in an anonymous temp file, then copied to the socket in bounded pieces.
 //!
 //! Owns bytes only: it must not know what they encode, and it never touches the data lock.
-//! File IO is blocking: callers on the runtime wrap [`Spool::write`] in `block_in_place` when
-//! [`Spool::fits_in_memory`] says it will touch the file; [`Spool::copy_to`] does so itself.
+//! File IO runs inline on the connection's task, in 1 MiB writes and 256 KiB reads of a file
+//! that lives in the page cache (it is read back at once and never fsynced). Not through
+//! `block_in_place`: that hands the worker to a new thread on every call, and each of those
+//! threads kept its own allocator heap (measured: 36 threads and +90 MB RSS after six 7 MB
+//! replies, all given back by `GC`).
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
@@ -16,11 +19,14 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 /// Bytes read from the file per write to the socket.
 const PIECE: usize = 256 * 1024;
 
+/// Bytes buffered per write to the file.
+const FILE_BUFFER: usize = 1 << 20;
+
 /// Spooled bytes: `mem`, then the file's.
 pub struct Spool {
     mem: Vec<u8>,
     mem_limit: usize,
-    file: Option<File>,
+    file: Option<BufWriter<File>>,
     file_len: u64,
     dir: PathBuf,
 }
@@ -38,11 +44,6 @@ impl Spool {
         }
     }
 
-    /// True when `more` bytes would still fit in memory (so writing them does no IO).
-    pub fn fits_in_memory(&self, more: usize) -> bool {
-        self.file.is_none() && self.mem.len() + more <= self.mem_limit
-    }
-
     /// Appends bytes. Past the memory limit they go to the temp file (created unlinked, so it
     /// disappears with the spool whatever happens).
     pub fn write(&mut self, mut bytes: &[u8]) -> io::Result<()> {
@@ -57,7 +58,7 @@ impl Spool {
                 return Ok(());
             }
             let file = tempfile::tempfile_in(&self.dir).or_else(|_| tempfile::tempfile())?;
-            self.file = Some(file);
+            self.file = Some(BufWriter::with_capacity(FILE_BUFFER, file));
         }
         if let Some(f) = self.file.as_mut() {
             f.write_all(bytes)?;
@@ -88,12 +89,13 @@ impl Spool {
         let Some(file) = self.file else {
             return Ok(());
         };
+        let file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
         let mut buf = vec![0u8; PIECE];
         let mut at = 0u64;
         while at < self.file_len {
             let want = PIECE.min((self.file_len - at) as usize);
             let piece = &mut buf[..want];
-            tokio::task::block_in_place(|| file.read_exact_at(piece, at))?;
+            file.read_exact_at(piece, at)?;
             out.write_all(piece).await?;
             at += want as u64;
         }
@@ -105,7 +107,7 @@ impl Spool {
 mod tests {
     use super::*;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    #[tokio::test]
     async fn bytes_come_back_in_order_across_memory_and_file() {
         let dir = tempfile::tempdir().unwrap();
         for limit in [0, 5, 1000, 1 << 20] {

@@ -39,11 +39,7 @@ pub async fn write_spooled<W: AsyncWrite + Unpin>(
     enc.items(&first, &mut buf);
     drop(first);
     loop {
-        if spool.fits_in_memory(buf.len()) {
-            spool.write(&buf)?;
-        } else {
-            tokio::task::block_in_place(|| spool.write(&buf))?;
-        }
+        spool.write(&buf)?;
         buf.clear();
         if is_done(&s) {
             break;
