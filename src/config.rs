@@ -71,6 +71,14 @@ pub struct Config {
     /// Bytes of objects copied out per data-lock hold during a rewrite (the hold ends at
     /// whichever cap it reaches first; one object always fits).
     pub aof_rewrite_chunk_bytes: u64,
+    /// Search items rendered per data-lock hold; a search with more is streamed in batches.
+    pub search_batch_items: u64,
+    /// Bytes of a streamed RESP reply kept in memory until its item count is known; the rest
+    /// goes to an anonymous temp file in `dir`.
+    pub search_spool_memory_bytes: u64,
+    /// Most hits one search keeps (16-24 bytes each while it streams); a larger LIMIT stops
+    /// there and answers a cursor to continue from.
+    pub search_max_hits: u64,
     pub read_only: bool,
     /// Let the allocator use transparent huge pages (startup only; see `allocator::configure`).
     pub allocator_thp: bool,
@@ -104,6 +112,9 @@ impl Default for Config {
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             aof_rewrite_chunk_objects: 256,
             aof_rewrite_chunk_bytes: 256 * 1024,
+            search_batch_items: 256,
+            search_spool_memory_bytes: 4 * 1024 * 1024,
+            search_max_hits: 1_000_000,
             read_only: false,
             allocator_thp: false,
             allocator_purge_delay_ms: 100,
@@ -134,6 +145,9 @@ pub const CONFIG_NAMES: &[&str] = &[
     "auto-aof-rewrite-min-size",
     "aof-rewrite-chunk-objects",
     "aof-rewrite-chunk-bytes",
+    "search-batch-items",
+    "search-spool-memory-bytes",
+    "search-max-hits",
     "read-only",
     "allocator-thp",
     "allocator-purge-delay-ms",
@@ -155,6 +169,9 @@ pub const RUNTIME_SETTABLE: &[&str] = &[
     "auto-aof-rewrite-min-size",
     "aof-rewrite-chunk-objects",
     "aof-rewrite-chunk-bytes",
+    "search-batch-items",
+    "search-spool-memory-bytes",
+    "search-max-hits",
     "read-only",
 ];
 
@@ -208,6 +225,9 @@ impl Config {
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
             "aof-rewrite-chunk-objects" => self.aof_rewrite_chunk_objects.to_string(),
             "aof-rewrite-chunk-bytes" => self.aof_rewrite_chunk_bytes.to_string(),
+            "search-batch-items" => self.search_batch_items.to_string(),
+            "search-spool-memory-bytes" => self.search_spool_memory_bytes.to_string(),
+            "search-max-hits" => self.search_max_hits.to_string(),
             "read-only" => yes_no(self.read_only),
             "allocator-thp" => yes_no(self.allocator_thp),
             "allocator-purge-delay-ms" => self.allocator_purge_delay_ms.to_string(),
@@ -246,6 +266,9 @@ impl Config {
                 self.aof_rewrite_chunk_objects = size()?.max(1);
             }
             "aof-rewrite-chunk-bytes" => self.aof_rewrite_chunk_bytes = size()?.max(1),
+            "search-batch-items" => self.search_batch_items = size()?.max(1),
+            "search-spool-memory-bytes" => self.search_spool_memory_bytes = size()?,
+            "search-max-hits" => self.search_max_hits = size()?.max(1),
             "read-only" => self.read_only = flag()?,
             "allocator-thp" => self.allocator_thp = flag()?,
             "allocator-purge-delay-ms" => {

@@ -264,37 +264,48 @@ fn info_stat(c: &mut WireConn, name: &str) -> String {
 }
 
 #[test]
-fn a_search_that_would_outgrow_the_reply_limit_stops_early_with_an_error() {
+fn searches_past_the_reply_limit_are_streamed_and_other_replies_refused() {
     let s = TestServer::start();
     let mut c = s.wire();
     for i in 0..3000 {
-        let set = format!("SET big p{i} FIELD speed {i} POINT 10.{i} 20.5");
+        let set = format!("SET big p{i:04} FIELD speed {i} POINT 10.{i} 20.5");
         assert_eq!(c.line(&set), "+OK\r\n");
     }
+    let text = "x".repeat(30_000);
+    assert_eq!(c.cmd(&["SET", "big", "s", "STRING", &text]), "+OK\r\n");
     assert_eq!(
         c.cmd(&["CONFIG", "SET", "client-output-buffer-limit", "20000"]),
         "+OK\r\n"
     );
+    // A search bigger than the limit is written in batches, whole.
+    let scan = c.cmd(&["SCAN", "big", "LIMIT", "100000", "IDS"]);
+    let mut ids: Vec<String> = (0..3000).map(|i| format!("p{i:04}")).collect();
+    ids.push("s".into());
+    let want: Vec<String> = ids.iter().map(|i| b(i)).collect();
+    assert_eq!(scan, format!("*2\r\n:0\r\n{}", arr(&want)));
+    let within = c.cmd(&[
+        "WITHIN", "big", "LIMIT", "100000", "BOUNDS", "0", "0", "50", "50",
+    ]);
+    assert!(within.starts_with("*2\r\n:0\r\n*3000\r\n"), "{within:.100}");
+    let nearby = c.cmd(&["NEARBY", "big", "LIMIT", "100000", "POINT", "10", "20"]);
+    assert!(nearby.starts_with("*2\r\n:0\r\n*3000\r\n"), "{nearby:.100}");
+    assert_eq!(info_stat(&mut c, "oversize_replies"), "0");
+    assert_eq!(info_stat(&mut c, "streamed_replies"), "3");
+    // Any other reply past the limit is replaced by an error (connections read the limit
+    // when they open).
     let too_big =
         "-ERR reply exceeds client-output-buffer-limit (20000 bytes); use LIMIT or CURSOR\r\n";
-    assert_eq!(c.cmd(&["SCAN", "big", "LIMIT", "100000"]), too_big);
-    assert_eq!(
-        c.cmd(&["WITHIN", "big", "LIMIT", "100000", "BOUNDS", "0", "0", "50", "50"]),
-        too_big
-    );
-    assert_eq!(
-        c.cmd(&["NEARBY", "big", "LIMIT", "100000", "POINT", "10", "20"]),
-        too_big
-    );
-    assert_eq!(info_stat(&mut c, "oversize_replies"), "3");
+    let get = s.wire().cmd(&["GET", "big", "s"]);
+    assert!(get == too_big, "{get:.100}");
+    assert_eq!(info_stat(&mut c, "oversize_replies"), "1");
     // COUNT holds no items, and a page that fits is answered as usual.
     assert_eq!(
         c.cmd(&["SCAN", "big", "LIMIT", "100000", "COUNT"]),
-        ":3000\r\n"
+        ":3001\r\n"
     );
     assert_eq!(
         c.cmd(&["SCAN", "big", "LIMIT", "2", "IDS"]),
-        "*2\r\n:2\r\n*2\r\n$2\r\np0\r\n$2\r\np1\r\n"
+        "*2\r\n:2\r\n*2\r\n$5\r\np0000\r\n$5\r\np0001\r\n"
     );
-    assert_eq!(info_stat(&mut c, "oversize_replies"), "3");
+    assert_eq!(info_stat(&mut c, "streamed_replies"), "3");
 }

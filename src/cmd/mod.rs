@@ -16,6 +16,7 @@ pub mod keys_read;
 pub mod scan;
 pub mod search;
 pub mod server;
+pub mod stream;
 pub mod table;
 
 use bytes::Bytes;
@@ -61,8 +62,18 @@ pub struct ServerInfo {
     pub rejected_clients: u64,
     /// Connections closed for malformed or oversized requests.
     pub protocol_errors: u64,
-    /// Replies replaced by an error for exceeding `client-output-buffer-limit`.
+    /// Non-search replies replaced by an error for exceeding `client-output-buffer-limit`.
     pub oversize_replies: u64,
+    /// Search replies sent in batches, the batches rendered, the longest lock hold of one.
+    pub streamed_replies: u64,
+    pub stream_batches: u64,
+    pub stream_max_batch_hold_us: u64,
+    /// Bytes of streamed replies spooled (until their count was known), and those of them
+    /// that went to a temp file.
+    pub spooled_bytes: u64,
+    pub spool_file_bytes: u64,
+    /// Searches whose LIMIT was lowered to `search-max-hits`.
+    pub capped_searches: u64,
     pub rss_bytes: u64,
     /// The allocator settings (`allocator-thp`, `allocator-purge-delay-ms`).
     pub allocator_thp: bool,
@@ -138,6 +149,8 @@ pub trait Host: Sync {
     fn check_password(&self, password: &str) -> bool;
     /// AOFSHRINK: schedules a background AOF rewrite (a no-op while one runs).
     fn request_rewrite(&self) -> CmdResult<()>;
+    /// Counts a search whose LIMIT was lowered to `search-max-hits` (INFO `capped_searches`).
+    fn note_capped_search(&self);
 }
 
 /// Context of a read command.
@@ -146,9 +159,19 @@ pub struct ReadCtx<'a> {
     pub host: &'a dyn Host,
     /// The connection's output format (a few replies differ in content, not only in shape).
     pub output: OutputFormat,
-    /// `client-output-buffer-limit`: a search stops collecting once its items pass this many
-    /// (estimated) bytes and answers an error, so a huge LIMIT never builds a huge reply.
-    pub max_reply_bytes: u64,
+    /// How a search splits its reply into batches.
+    pub stream: StreamLimits,
+}
+
+/// How searches batch their replies (`search-batch-items`, `search-max-hits`).
+#[derive(Debug, Clone, Copy)]
+pub struct StreamLimits {
+    /// Items rendered per read-lock hold: a search with more becomes a streamed reply.
+    pub batch_items: usize,
+    /// Estimated bytes rendered per hold (one item always fits).
+    pub batch_bytes: u64,
+    /// Most hits a search keeps; a larger LIMIT stops there with a cursor to go on.
+    pub max_hits: u64,
 }
 
 /// Context of a write command: the time it runs at and the canonical records it logs.

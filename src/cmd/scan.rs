@@ -6,10 +6,13 @@
 use super::args::Args;
 use super::filter::{Where, WhereIn};
 use super::keys_read::field_value;
-use super::ReadCtx;
+use super::{ReadCtx, StreamLimits};
 use crate::error::{CmdError, CmdResult};
 use crate::geo::{clip_to_rect, geohash_encode, Geometry, Rect};
-use crate::protocol::{ItemBody, Reply, SearchItem, SearchOutput, SearchReply, Value};
+use crate::protocol::{
+    HitRef, ItemBody, Reply, SearchItem, SearchOutput, SearchReply, SearchStream, Value,
+};
+use crate::store::collection::object_hash;
 use crate::store::{Body, Collection, ObjRef};
 
 /// Tile38's default LIMIT for searches that return items.
@@ -206,38 +209,64 @@ impl SearchOpts {
 }
 
 /// Collects search results: applies the limit, renders items and computes the cursor.
+///
+/// The first `batch_items` items (or `batch_bytes` of them) are rendered as they are found;
+/// past that, a hit is kept only as a [`HitRef`] (16 bytes) and the reply becomes a
+/// [`Reply::Stream`] whose remaining items are rendered later, batch by batch, each under
+/// its own short read-lock hold (`super::stream`). So the walk's lock hold does no rendering
+/// beyond one batch, and a big reply is never built whole in memory.
 pub struct ResultWriter<'a> {
     opts: &'a SearchOpts,
+    key: String,
     field_names: Vec<String>,
     items: Vec<SearchItem>,
+    refs: Vec<HitRef>,
+    distances: Vec<f64>,
     count: u64,
+    /// The effective limit, capped by `search-max-hits`.
     limit: u64,
+    /// The limit was lowered by `search-max-hits`.
+    capped_limit: bool,
     /// CLIP: bodies are rendered from the object cut to this rectangle.
     clip: Option<Rect>,
-    /// Estimated bytes of the items so far, and the most they may take.
+    /// Estimated bytes of the rendered items so far.
     bytes: u64,
-    max_bytes: u64,
+    limits: StreamLimits,
 }
 
 impl<'a> ResultWriter<'a> {
-    /// A writer for `col` (None when the key does not exist) whose items may take at most
-    /// `ctx.max_reply_bytes`.
-    pub fn new(opts: &'a SearchOpts, col: Option<&Collection>, ctx: &ReadCtx) -> ResultWriter<'a> {
+    /// A writer for the collection at `key` (`col` is None when it does not exist).
+    pub fn new(
+        opts: &'a SearchOpts,
+        key: &str,
+        col: Option<&Collection>,
+        ctx: &ReadCtx,
+    ) -> ResultWriter<'a> {
         // IDS and COUNT replies show no fields, so they are not gathered for them.
         let shows_fields = !matches!(opts.output, SearchOutput::Ids | SearchOutput::Count);
         let field_names = match (col, opts.no_fields) {
             (Some(c), false) if shows_fields => c.field_names().map(str::to_string).collect(),
             _ => Vec::new(),
         };
+        let wanted = opts.effective_limit();
+        // COUNT keeps no items, so only item outputs are capped.
+        let max_hits = match opts.output {
+            SearchOutput::Count => u64::MAX,
+            _ => ctx.stream.max_hits.max(1),
+        };
         ResultWriter {
             opts,
+            key: key.to_string(),
             field_names,
             items: Vec::new(),
+            refs: Vec::new(),
+            distances: Vec::new(),
             count: 0,
-            limit: opts.effective_limit(),
+            limit: wanted.min(max_hits),
+            capped_limit: wanted > max_hits,
             clip: None,
             bytes: 0,
-            max_bytes: ctx.max_reply_bytes,
+            limits: ctx.stream,
         }
     }
 
@@ -247,9 +276,9 @@ impl<'a> ResultWriter<'a> {
         self
     }
 
-    /// True once the limit is reached, or the byte budget is spent.
+    /// True once the limit is reached.
     pub fn full(&self) -> bool {
-        self.count >= self.limit || self.bytes > self.max_bytes
+        self.count >= self.limit
     }
 
     /// Adds one accepted object.
@@ -258,47 +287,93 @@ impl<'a> ResultWriter<'a> {
         if self.opts.output == SearchOutput::Count {
             return;
         }
-        let fields = self
-            .field_names
-            .iter()
-            .map(|n| {
-                obj.fields()
-                    .get(n)
-                    .map_or(Value::Float(0.0), |v| field_value(&v))
-            })
-            .collect();
-        self.items.push(SearchItem {
-            id: id.to_string(),
-            body: match (obj.geometry(), self.clip) {
-                (Some(g), Some(r)) => geometry_body(&clip_to_rect(&g, &r), self.opts.output),
-                _ => item_body(obj, self.opts.output),
-            },
-            fields,
-            distance,
-        });
-        if let Some(item) = self.items.last() {
-            self.bytes += estimated_bytes(item);
+        let in_first_batch = self.refs.is_empty()
+            && self.items.len() < self.limits.batch_items
+            && self.bytes <= self.limits.batch_bytes;
+        if in_first_batch {
+            let item = render_item(&self.render(), id, obj, distance);
+            self.bytes += estimated_bytes(&item);
+            self.items.push(item);
+        } else {
+            debug_assert!(obj.handle() != crate::store::slot::NO_HANDLE);
+            self.refs.push(HitRef {
+                fingerprint: object_hash(id, obj),
+                handle: obj.handle(),
+            });
+            if let Some(d) = distance {
+                self.distances.push(d);
+            }
         }
     }
 
-    /// The finished reply; `cursor` is 0 when the walk is complete. An error when the items
-    /// outgrew the byte budget (they are dropped here, before anything is encoded).
-    pub fn finish(self, cursor: u64) -> CmdResult<Reply> {
-        if self.bytes > self.max_bytes {
-            return Err(CmdError::ReplyTooLarge(self.max_bytes));
+    fn render(&self) -> Render<'_> {
+        Render {
+            output: self.opts.output,
+            names: &self.field_names,
+            clip: self.clip.as_ref(),
         }
-        Ok(Reply::Search(Box::new(SearchReply {
+    }
+
+    /// The finished reply; `cursor` is 0 when the walk is complete. A plain search reply
+    /// when every item was rendered during the walk, else a stream.
+    pub fn finish(self, cursor: u64, host: &dyn super::Host) -> CmdResult<Reply> {
+        if self.capped_limit && cursor != 0 && self.count >= self.limit {
+            host.note_capped_search();
+        }
+        let head = SearchReply {
             output: self.opts.output,
             field_names: self.field_names,
             items: self.items,
             count: self.count,
             cursor,
+        };
+        if self.refs.is_empty() {
+            return Ok(Reply::Search(Box::new(head)));
+        }
+        Ok(Reply::Stream(Box::new(SearchStream {
+            head,
+            key: self.key,
+            refs: self.refs,
+            distances: self.distances,
+            clip: self
+                .clip
+                .map(|r| [r.min_lat, r.min_lon, r.max_lat, r.max_lon]),
+            next: 0,
         })))
     }
 }
 
+/// What rendering an item needs besides the object.
+pub struct Render<'a> {
+    pub output: SearchOutput,
+    pub names: &'a [String],
+    pub clip: Option<&'a Rect>,
+}
+
+/// Renders one matched object as a search item.
+pub fn render_item(r: &Render, id: &str, obj: ObjRef<'_>, distance: Option<f64>) -> SearchItem {
+    let fields = r
+        .names
+        .iter()
+        .map(|n| {
+            obj.fields()
+                .get(n)
+                .map_or(Value::Float(0.0), |v| field_value(&v))
+        })
+        .collect();
+    SearchItem {
+        id: id.to_string(),
+        body: match (obj.geometry(), r.clip) {
+            (Some(g), Some(rect)) => geometry_body(&clip_to_rect(&g, rect), r.output),
+            _ => item_body(obj, r.output),
+        },
+        fields,
+        distance,
+    }
+}
+
 /// About what an item costs in memory and on the wire: its id, its body and its fields.
-fn estimated_bytes(item: &SearchItem) -> u64 {
+pub fn estimated_bytes(item: &SearchItem) -> u64 {
     let body = match &item.body {
         ItemBody::None => 0,
         ItemBody::Object { json, .. } => json.len(),
@@ -369,16 +444,16 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Rep
     }
     opts.validate(SearchCmd::Scan)?;
     let col = db.get(key);
-    let w = ResultWriter::new(&opts, col, ctx);
+    let w = ResultWriter::new(&opts, key, col, ctx);
     let Some(col) = col else {
-        return w.finish(0);
+        return w.finish(0, ctx.host);
     };
     let iter: Box<dyn Iterator<Item = (&str, ObjRef<'_>)>> = if opts.desc {
         Box::new(col.iter_rev_from(None))
     } else {
         Box::new(col.iter_from(None))
     };
-    collect(w, &opts, iter.map(|(id, o)| (id, o, None)), ctx.now_ms)
+    collect(w, &opts, iter.map(|(id, o)| (id, o, None)), ctx)
 }
 
 /// SEARCH key [opts] [ASC|DESC] [COUNT|IDS|OBJECTS]: the STRING objects in value order (ties
@@ -405,9 +480,9 @@ pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<R
         return Err(a.arity_error());
     }
     let col = db.get(key);
-    let w = ResultWriter::new(&opts, col, ctx);
+    let w = ResultWriter::new(&opts, key, col, ctx);
     let Some(col) = col else {
-        return w.finish(0);
+        return w.finish(0, ctx.host);
     };
     // No value index in the store: sort the string objects per query (ids are unique, so
     // (value, id) is a total order and cursors are stable).
@@ -420,7 +495,7 @@ pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<R
         strings.reverse();
     }
     let hits = strings.into_iter().map(|(_, id, o)| (id, o, None));
-    collect(w, &opts, hits, ctx.now_ms)
+    collect(w, &opts, hits, ctx)
 }
 
 /// Applies the cursor, expiry, MATCH/WHERE and the limit to a search's hits (in the order the
@@ -429,9 +504,9 @@ pub fn collect<'a>(
     w: ResultWriter<'_>,
     opts: &SearchOpts,
     hits: impl Iterator<Item = (&'a str, ObjRef<'a>, Option<f64>)>,
-    now_ms: i64,
+    ctx: &ReadCtx,
 ) -> CmdResult<Reply> {
-    collect_until(w, opts, hits, now_ms, |_, rest| rest.next().is_some())
+    collect_until(w, opts, hits, ctx, |_, rest| rest.next().is_some())
 }
 
 /// [`collect`] for a walk that can tell more cheaply than by taking the next hit whether a
@@ -440,7 +515,7 @@ pub fn collect_until<'a, I>(
     mut w: ResultWriter<'_>,
     opts: &SearchOpts,
     hits: I,
-    now_ms: i64,
+    ctx: &ReadCtx,
     has_more: impl FnOnce(u64, &mut std::iter::Skip<I>) -> bool,
 ) -> CmdResult<Reply>
 where
@@ -458,9 +533,9 @@ where
             break;
         };
         walked += 1;
-        if !obj.is_expired(now_ms) && opts.accepts(id, obj) {
+        if !obj.is_expired(ctx.now_ms) && opts.accepts(id, obj) {
             w.push(id, obj, distance);
         }
     }
-    w.finish(if more { walked } else { 0 })
+    w.finish(if more { walked } else { 0 }, ctx.host)
 }

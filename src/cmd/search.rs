@@ -158,9 +158,9 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
         ));
     }
     let col = db.get(key);
-    let w = ResultWriter::new(&opts, col, ctx);
+    let w = ResultWriter::new(&opts, key, col, ctx);
     let Some(col) = col else {
-        return w.finish(0);
+        return w.finish(0, ctx.host);
     };
     if let (Some(depth), Some(meters)) = (opts.sparse, meters) {
         // Tile38 answers NEARBY … SPARSE as an INTERSECTS of the circle, cell by cell.
@@ -170,7 +170,7 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
             let d = o.geometry().map(|g| distance_to(lat, lon, &g));
             (id, o, d.filter(|_| extra.distance))
         });
-        return collect(w, &opts, hits, ctx.now_ms);
+        return collect(w, &opts, hits, ctx);
     }
     let hits = col
         .nearby(lat, lon)
@@ -178,14 +178,14 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
     match meters {
         Some(limit) => {
             let hits = hits.take_while(|h| h.2 <= limit).map(|h| (h.0, h.1, h.3));
-            collect(w, &opts, hits, ctx.now_ms)
+            collect(w, &opts, hits, ctx)
         }
         None => {
             // Without a radius every spatial object is a hit, so the walk is complete once
             // it has walked them all: no need to find the next nearest to know.
             let total = col.spatial_len() as u64;
             let hits = hits.map(|h| (h.0, h.1, h.3));
-            collect_until(w, &opts, hits, ctx.now_ms, |walked, _| walked < total)
+            collect_until(w, &opts, hits, ctx, |walked, _| walked < total)
         }
     }
 }
@@ -218,12 +218,12 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
         area = area.with_buffer(m);
     }
     let col = db.get(key);
-    let mut w = ResultWriter::new(&opts, col, ctx);
+    let mut w = ResultWriter::new(&opts, key, col, ctx);
     if let (true, Predicate::Intersects, Area::Rect(r)) = (opts.clip, pred, &area) {
         w = w.clipped_to(*r);
     }
     let Some(col) = col else {
-        return w.finish(0);
+        return w.finish(0, ctx.host);
     };
     let test = |g: &Geometry| match pred {
         Predicate::Within => area.contains(g),
@@ -232,10 +232,10 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
     if let Some(depth) = opts.sparse {
         let hits = sparse_hits(col, &area, depth, ctx.now_ms, test);
         let hits = hits.into_iter().map(|(id, o)| (id, o, None));
-        return collect(w, &opts, hits, ctx.now_ms);
+        return collect(w, &opts, hits, ctx);
     }
     let hits = candidates(col, &area).filter(|(_, o)| o.geometry().is_some_and(|g| test(&g)));
-    collect(w, &opts, hits.map(|(id, o)| (id, o, None)), ctx.now_ms)
+    collect(w, &opts, hits.map(|(id, o)| (id, o, None)), ctx)
 }
 
 /// Objects whose bounding box meets the area's, in R-tree order.

@@ -18,10 +18,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use parking_lot::RwLock;
 
 use crate::aof::Aof;
-use crate::cmd::{self, Args, Handler, Host, Kind, ReadCtx, ServerInfo, Session, WriteCtx};
+use crate::cmd::{
+    self, Args, Handler, Host, Kind, ReadCtx, ServerInfo, Session, StreamLimits, WriteCtx,
+};
 use crate::config::{Config, CONFIG_NAMES, RUNTIME_SETTABLE};
 use crate::error::{CmdError, CmdResult};
-use crate::protocol::{OutputFormat, Reply, Request};
+use crate::protocol::{OutputFormat, Reply, Request, SearchItem, SearchStream};
 use crate::store::Db;
 
 /// Where a command comes from.
@@ -51,7 +53,22 @@ pub struct Counters {
     pub rejected_clients: AtomicU64,
     pub protocol_errors: AtomicU64,
     pub oversize_replies: AtomicU64,
+    /// Search replies sent in batches ([`Reply::Stream`]).
+    pub streamed_replies: AtomicU64,
+    /// Batches rendered for them, and the longest read-lock hold one took.
+    pub stream_batches: AtomicU64,
+    pub stream_max_batch_hold_us: AtomicU64,
+    /// Bytes of streamed replies spooled before their header could be written, and how many
+    /// of those went to a temp file.
+    pub spooled_bytes: AtomicU64,
+    pub spool_file_bytes: AtomicU64,
+    /// Searches whose LIMIT was lowered to `search-max-hits`.
+    pub capped_searches: AtomicU64,
 }
+
+/// Bytes rendered per read-lock hold of a streamed search at most (and less when
+/// `client-output-buffer-limit` is lower): one item always fits.
+const STREAM_BATCH_BYTES: u64 = 1 << 20;
 
 /// The shared server state.
 pub struct Server {
@@ -174,19 +191,19 @@ impl Server {
         match handler {
             Handler::Read(f) => {
                 // Read before the data lock is taken, to keep its hold short.
-                let max_reply_bytes = self.config.read().client_output_buffer_limit;
+                let stream = self.stream_limits();
                 let db = self.db.read();
                 let ctx = ReadCtx {
                     now_ms: now_ms(),
                     host: self,
                     output: session.output,
-                    max_reply_bytes,
+                    stream,
                 };
                 let result = f(&db, &mut args, &ctx);
                 drop(db);
-                if let Err(CmdError::ReplyTooLarge(_)) = result {
+                if let Ok(Reply::Stream(_)) = result {
                     self.counters
-                        .oversize_replies
+                        .streamed_replies
                         .fetch_add(1, Ordering::Relaxed);
                 }
                 reply_only(result?)
@@ -195,6 +212,39 @@ impl Server {
             Handler::Admin(f) => reply_only(f(self, &mut args)?),
             Handler::Conn(f) => reply_only(f(self, session, &mut args)?),
         }
+    }
+
+    /// The search batching limits from the running config.
+    pub fn stream_limits(&self) -> StreamLimits {
+        let cfg = self.config.read();
+        StreamLimits {
+            batch_items: cfg.search_batch_items.clamp(1, 1 << 20) as usize,
+            batch_bytes: STREAM_BATCH_BYTES.min(cfg.client_output_buffer_limit),
+            max_hits: cfg.search_max_hits.max(1),
+        }
+    }
+
+    /// Renders the next batch of a streamed search under one read-lock hold (the connection
+    /// encodes and writes it with the lock released). Objects deleted or changed since the
+    /// search's walk are left out. Returns no items once [`cmd::stream::is_done`].
+    pub fn stream_batch(&self, s: &mut SearchStream) -> Vec<SearchItem> {
+        if cmd::stream::is_done(s) {
+            return Vec::new();
+        }
+        let limits = self.stream_limits();
+        let now = now_ms();
+        let db = self.db.read();
+        let held = Instant::now();
+        let items = cmd::stream::render_batch(&db, s, now, limits);
+        let us = held.elapsed().as_micros() as u64;
+        // Counted before the lock is released, so a client that sees the count after its
+        // write knows which batches were rendered before that write.
+        self.counters.stream_batches.fetch_add(1, Ordering::Relaxed);
+        drop(db);
+        self.counters
+            .stream_max_batch_hold_us
+            .fetch_max(us, Ordering::Relaxed);
+        items
     }
 
     /// Auth, loading and read-only checks for client commands.
@@ -349,6 +399,15 @@ impl Host for Server {
             rejected_clients: self.counters.rejected_clients.load(Ordering::Relaxed),
             protocol_errors: self.counters.protocol_errors.load(Ordering::Relaxed),
             oversize_replies: self.counters.oversize_replies.load(Ordering::Relaxed),
+            streamed_replies: self.counters.streamed_replies.load(Ordering::Relaxed),
+            stream_batches: self.counters.stream_batches.load(Ordering::Relaxed),
+            stream_max_batch_hold_us: self
+                .counters
+                .stream_max_batch_hold_us
+                .load(Ordering::Relaxed),
+            spooled_bytes: self.counters.spooled_bytes.load(Ordering::Relaxed),
+            spool_file_bytes: self.counters.spool_file_bytes.load(Ordering::Relaxed),
+            capped_searches: self.counters.capped_searches.load(Ordering::Relaxed),
             rss_bytes: crate::metrics::rss_bytes(),
             allocator_thp: cfg.allocator_thp,
             allocator_purge_delay_ms: cfg.allocator_purge_delay_ms,
@@ -404,6 +463,12 @@ impl Host for Server {
     fn check_password(&self, password: &str) -> bool {
         let cfg = self.config.read();
         !cfg.requirepass.is_empty() && cfg.requirepass == password
+    }
+
+    fn note_capped_search(&self) {
+        self.counters
+            .capped_searches
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     fn request_rewrite(&self) -> CmdResult<()> {

@@ -1,14 +1,19 @@
 //! HTTP connections on the shared port (hyper): `GET /SET+fleet+truck1+POINT+33+-115` or
 //! `POST /` with the command as body; replies are Tile38 JSON with an HTTP status that says
-//! whether the command succeeded (Tile38 always answers 200).
+//! whether the command succeeded (Tile38 always answers 200). Replies have a Content-Length,
+//! except streamed search replies, which use chunked transfer encoding: their JSON head goes
+//! out before the items are rendered and the count comes after them (`super::stream`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::{Frame, Incoming};
 use hyper::{Request as HttpRequest, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -28,7 +33,27 @@ pub async fn serve(server: Arc<Server>, stream: TcpStream) {
         .await;
 }
 
-async fn handle(server: Arc<Server>, req: HttpRequest<Incoming>) -> Response<Full<Bytes>> {
+/// A response body: one piece, or the pieces of a streamed search.
+type Body = Either<Full<Bytes>, ChannelBody>;
+
+/// A body read from a channel a producer task fills (chunked: its size is unknown).
+pub struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|piece| piece.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+async fn handle(server: Arc<Server>, req: HttpRequest<Incoming>) -> Response<Body> {
     let started = Instant::now();
     let limit = server.config().proto_max_bulk_len as usize;
     let password = req
@@ -63,6 +88,10 @@ async fn handle(server: Arc<Server>, req: HttpRequest<Incoming>) -> Response<Ful
     if let Some(end) = outcome.durable_at {
         tokio::task::block_in_place(|| server.make_durable(end));
     }
+    if let Reply::Stream(s) = outcome.reply {
+        let body = ChannelBody(super::stream::http_body(server, s, started));
+        return response(StatusCode::OK, Either::Right(body));
+    }
     respond(&outcome.reply, started)
 }
 
@@ -93,12 +122,16 @@ fn error_status(text: &str) -> StatusCode {
     }
 }
 
-fn respond(reply: &Reply, started: Instant) -> Response<Full<Bytes>> {
+fn respond(reply: &Reply, started: Instant) -> Response<Body> {
     let body = encode_http_body(reply, started.elapsed());
+    response(status_of(reply), Either::Left(Full::new(Bytes::from(body))))
+}
+
+fn response(status: StatusCode, body: Body) -> Response<Body> {
     Response::builder()
-        .status(status_of(reply))
+        .status(status)
         .header("Content-Type", "application/json; charset=utf-8")
         .header("Access-Control-Allow-Origin", "*")
-        .body(Full::new(Bytes::from(body)))
+        .body(body)
         .expect("static headers are valid")
 }

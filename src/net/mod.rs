@@ -6,6 +6,8 @@
 
 pub mod http;
 pub mod resp;
+pub mod spool;
+pub mod stream;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;

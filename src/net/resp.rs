@@ -1,6 +1,8 @@
 //! RESP and telnet connections: read, decode every complete request in the buffer
 //! (pipelining), execute each, make the AOF durable for the batch's writes, then write the
-//! batch's replies in one go.
+//! batch's replies in one go. A streamed search reply ends the batch: what is buffered goes
+//! out first, then the stream is written completely (`super::stream`), then the remaining
+//! requests run, so replies stay in request order.
 
 use crate::error::CmdError;
 use std::sync::atomic::Ordering;
@@ -13,80 +15,118 @@ use tokio::net::TcpStream;
 
 use crate::cmd::Session;
 use crate::exec::{Origin, Server};
-use crate::protocol::decode::decode_request;
-use crate::protocol::{encode_for_connection, Reply};
+use crate::protocol::decode::{decode_request, Limits};
+use crate::protocol::resp::RespVersion;
+use crate::protocol::stream::Framing;
+use crate::protocol::{encode_for_connection, OutputFormat, Reply, SearchStream};
 
 /// Replies buffered beyond this size are written out before more requests run, so one
 /// pipeline cannot make the server hold an unbounded output buffer.
 const OUT_HIGH_WATER: usize = 1 << 20;
 
-/// Serves one RESP/telnet connection until it closes or QUITs.
-pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
-    let mut inbuf = BytesMut::with_capacity(16 * 1024);
-    let mut out = BytesMut::with_capacity(16 * 1024);
-    let mut session = Session::default();
-    let limits = super::limits(&server);
-    let reply_limit = server.config().client_output_buffer_limit as usize;
-    loop {
-        let mut durable = None;
-        let mut close = false;
-        let mut stopped_early = false;
+/// What running the buffered requests left to do.
+#[derive(Default)]
+struct Batch {
+    /// The AOF length to make durable before the replies go out.
+    durable: Option<u64>,
+    /// Close after writing (QUIT, framing error).
+    close: bool,
+    /// Stopped at the output high-water mark: requests may be left in the buffer.
+    stopped_early: bool,
+    /// A streamed reply to write after the buffered ones (requests may be left too).
+    stream: Option<(Box<SearchStream>, Framing, Instant)>,
+}
+
+/// Per-connection state.
+struct Conn {
+    server: Arc<Server>,
+    session: Session,
+    limits: Limits,
+    reply_limit: usize,
+}
+
+impl Conn {
+    /// Decodes and executes the complete requests in `inbuf`, encoding replies into `out`,
+    /// until the buffer runs dry, the output passes the high-water mark, the connection must
+    /// close, or a reply is a stream.
+    fn run(&mut self, inbuf: &mut BytesMut, out: &mut BytesMut) -> Batch {
+        let mut batch = Batch::default();
         loop {
-            match decode_request(&mut inbuf, &limits) {
-                Ok(Some(req)) => {
-                    let started = Instant::now();
-                    let o = server.execute(&req, &mut session, Origin::Client);
-                    durable = durable.max(o.durable_at);
-                    let (fmt, resp3) = (session.output, session.resp3);
-                    let mark = out.len();
-                    encode_for_connection(&o.reply, fmt, resp3, started.elapsed(), &mut out);
-                    if out.len() - mark > reply_limit {
-                        // One reply larger than the cap is replaced by an error instead of
-                        // being held in memory and sent.
-                        out.truncate(mark);
-                        server
-                            .counters
-                            .oversize_replies
-                            .fetch_add(1, Ordering::Relaxed);
-                        let err =
-                            Reply::Error(CmdError::ReplyTooLarge(reply_limit as u64).text(false));
-                        encode_for_connection(&err, fmt, resp3, started.elapsed(), &mut out);
-                    }
-                    if session.close {
-                        close = true;
-                        break;
-                    }
-                    if out.len() >= OUT_HIGH_WATER {
-                        stopped_early = true;
-                        break;
-                    }
-                }
-                Ok(None) => break,
+            let req = match decode_request(inbuf, &self.limits) {
+                Ok(Some(req)) => req,
+                Ok(None) => return batch,
                 Err(e) => {
-                    server
+                    self.server
                         .counters
                         .protocol_errors
                         .fetch_add(1, Ordering::Relaxed);
                     // A framing error leaves the stream unsynchronised: answer and close.
                     let reply = Reply::Error(e.to_string());
-                    encode_for_connection(
-                        &reply,
-                        session.output,
-                        session.resp3,
-                        Default::default(),
-                        &mut out,
-                    );
-                    close = true;
-                    break;
+                    let (fmt, resp3) = (self.session.output, self.session.resp3);
+                    encode_for_connection(&reply, fmt, resp3, Default::default(), out);
+                    batch.close = true;
+                    return batch;
                 }
+            };
+            let started = Instant::now();
+            let o = self.server.execute(&req, &mut self.session, Origin::Client);
+            batch.durable = batch.durable.max(o.durable_at);
+            let (fmt, resp3) = (self.session.output, self.session.resp3);
+            if let Reply::Stream(s) = o.reply {
+                batch.stream = Some((s, framing(fmt, resp3), started));
+                return batch;
+            }
+            self.encode(&o.reply, started, out);
+            if self.session.close {
+                batch.close = true;
+                return batch;
+            }
+            if out.len() >= OUT_HIGH_WATER {
+                batch.stopped_early = true;
+                return batch;
             }
         }
-        if let Some(end) = durable {
+    }
+
+    /// Encodes one reply, replacing a non-search reply larger than the cap by an error
+    /// instead of holding it in memory and sending it. Search replies are exempt: past one
+    /// batch (at most the cap) they are streamed instead.
+    fn encode(&self, reply: &Reply, started: Instant, out: &mut BytesMut) {
+        let (fmt, resp3) = (self.session.output, self.session.resp3);
+        let mark = out.len();
+        encode_for_connection(reply, fmt, resp3, started.elapsed(), out);
+        let search = matches!(reply, Reply::Search(_));
+        if out.len() - mark > self.reply_limit && !search {
+            out.truncate(mark);
+            self.server
+                .counters
+                .oversize_replies
+                .fetch_add(1, Ordering::Relaxed);
+            let limit = self.reply_limit as u64;
+            let err = Reply::Error(CmdError::ReplyTooLarge(limit).text(false));
+            encode_for_connection(&err, fmt, resp3, started.elapsed(), out);
+        }
+    }
+}
+
+/// Serves one RESP/telnet connection until it closes or QUITs.
+pub async fn serve(server: Arc<Server>, mut sock: TcpStream) {
+    let mut inbuf = BytesMut::with_capacity(16 * 1024);
+    let mut out = BytesMut::with_capacity(16 * 1024);
+    let mut conn = Conn {
+        limits: super::limits(&server),
+        reply_limit: server.config().client_output_buffer_limit as usize,
+        session: Session::default(),
+        server,
+    };
+    loop {
+        let batch = conn.run(&mut inbuf, &mut out);
+        if let Some(end) = batch.durable {
             // Acknowledge only what the OS has (and, under `always`, what is fsynced).
-            tokio::task::block_in_place(|| server.make_durable(end));
+            tokio::task::block_in_place(|| conn.server.make_durable(end));
         }
         if !out.is_empty() {
-            if stream.write_all(&out).await.is_err() {
+            if sock.write_all(&out).await.is_err() {
                 return;
             }
             out.clear();
@@ -94,16 +134,33 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream) {
                 out = BytesMut::with_capacity(16 * 1024);
             }
         }
-        if close {
-            let _ = stream.shutdown().await;
-            return;
-        }
-        if stopped_early {
+        if let Some((s, framing, started)) = batch.stream {
+            let sent = super::stream::write_spooled(&conn.server, &mut sock, s, framing, started);
+            if sent.await.is_err() {
+                return;
+            }
+            // Requests after it may be buffered already.
             continue;
         }
-        match stream.read_buf(&mut inbuf).await {
+        if batch.close {
+            let _ = sock.shutdown().await;
+            return;
+        }
+        if batch.stopped_early {
+            continue;
+        }
+        match sock.read_buf(&mut inbuf).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
+    }
+}
+
+/// How a streamed reply is framed for a connection's output format and RESP version.
+fn framing(output: OutputFormat, resp3: bool) -> Framing {
+    match (output, resp3) {
+        (OutputFormat::Json, _) => Framing::JsonInResp,
+        (OutputFormat::Resp, true) => Framing::Resp(RespVersion::V3),
+        (OutputFormat::Resp, false) => Framing::Resp(RespVersion::V2),
     }
 }

@@ -33,7 +33,13 @@ pub fn encode_json(reply: &Reply, elapsed: Duration, out: &mut String) {
             pairs.iter().for_each(|(k, v)| write_member(k, v, out));
         }
         Reply::Search(search) => write_search(search, out),
+        Reply::Stream(stream) => write_search(&stream.head, out),
     }
+    write_reply_end(elapsed, out);
+}
+
+/// Writes what ends every reply: `,"elapsed":"…"}`.
+pub(crate) fn write_reply_end(elapsed: Duration, out: &mut String) {
     out.push_str(",\"elapsed\":\"");
     write_elapsed(elapsed, out);
     out.push_str("\"}");
@@ -175,12 +181,28 @@ fn search_kind(output: SearchOutput) -> Option<&'static str> {
 }
 
 fn write_search(s: &SearchReply, out: &mut String) {
+    write_search_head(s.output, &s.field_names, out);
+    for (i, item) in s.items.iter().enumerate() {
+        write_search_item(s.output, &s.field_names, item, i == 0, out);
+    }
+    write_search_end(s.output, s.count, s.cursor, out);
+}
+
+/// Whether a search reply shows its field names (and each item's values).
+fn shows_fields(output: SearchOutput, names: &[String]) -> bool {
+    !names.is_empty() && output != SearchOutput::Ids
+}
+
+/// Writes a search reply up to its first item: `{"ok":true`, the field names, `"<kind>":[`.
+/// With [`write_search_item`] and [`write_search_end`] it writes the same text as
+/// [`encode_json`] of the [`SearchReply`] (but `elapsed`), in pieces (`protocol::stream`):
+/// Tile38 puts `count` and `cursor` after the items, so the head does not depend on them.
+pub(crate) fn write_search_head(output: SearchOutput, names: &[String], out: &mut String) {
     out.push_str("{\"ok\":true");
-    if let Some(kind) = search_kind(s.output) {
-        let with_fields = !s.field_names.is_empty() && s.output != SearchOutput::Ids;
-        if with_fields {
+    if let Some(kind) = search_kind(output) {
+        if shows_fields(output, names) {
             out.push_str(",\"fields\":[");
-            for (i, name) in s.field_names.iter().enumerate() {
+            for (i, name) in names.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -189,19 +211,34 @@ fn write_search(s: &SearchReply, out: &mut String) {
             out.push(']');
         }
         let _ = write!(out, ",\"{kind}\":[");
-        for (i, item) in s.items.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            if s.output == SearchOutput::Ids {
-                write_str(&item.id, out);
-            } else {
-                write_item(item, with_fields.then_some(s.field_names.len()), out);
-            }
-        }
+    }
+}
+
+/// Writes one item of a search reply; `first` leaves out the separating comma.
+pub(crate) fn write_search_item(
+    output: SearchOutput,
+    names: &[String],
+    item: &SearchItem,
+    first: bool,
+    out: &mut String,
+) {
+    if !first {
+        out.push(',');
+    }
+    if output == SearchOutput::Ids {
+        write_str(&item.id, out);
+    } else {
+        let with_fields = shows_fields(output, names);
+        write_item(item, with_fields.then_some(names.len()), out);
+    }
+}
+
+/// Writes what follows a search reply's items: `]`, `count` and `cursor`.
+pub(crate) fn write_search_end(output: SearchOutput, count: u64, cursor: u64, out: &mut String) {
+    if search_kind(output).is_some() {
         out.push(']');
     }
-    let _ = write!(out, ",\"count\":{},\"cursor\":{}", s.count, s.cursor);
+    let _ = write!(out, ",\"count\":{count},\"cursor\":{cursor}");
 }
 
 /// Writes one search match; `field_count` is the number of field names when fields are shown.

@@ -7,6 +7,7 @@
 //! - [`inline`]: splitting telnet lines and Tile38 HTTP paths into arguments.
 //! - [`resp`]: rendering a [`Reply`] as RESP2/RESP3 bytes.
 //! - [`json`]: rendering a [`Reply`] as Tile38 JSON, including Go-style `elapsed` durations.
+//! - [`stream`]: the same bytes for a streamed search reply ([`Reply::Stream`]), in pieces.
 
 pub mod decode;
 pub mod inline;
@@ -14,6 +15,7 @@ pub mod json;
 pub mod reply;
 pub mod request;
 pub mod resp;
+pub mod stream;
 
 pub use reply::*;
 pub use request::*;

@@ -49,6 +49,10 @@ pub enum Reply {
     Fields(Vec<(&'static str, Value)>, RespShape),
     /// Objects found by a search (SCAN, SEARCH, NEARBY, WITHIN, INTERSECTS).
     Search(Box<SearchReply>),
+    /// A search with more items than one batch: rendered, encoded and written in batches by
+    /// the connection after the command returns (`protocol::stream`). The plain encoders
+    /// render only its first batch; connections must drive it instead.
+    Stream(Box<SearchStream>),
     /// A reply already shaped for a specific protocol state (HELLO): RESP renders `resp`,
     /// JSON renders `{"ok":true,<pairs>}`.
     Hello(Vec<(String, Value)>),
@@ -136,4 +140,34 @@ pub struct SearchReply {
     pub items: Vec<SearchItem>,
     pub count: u64,
     pub cursor: u64,
+}
+
+/// One search hit kept for later rendering: where the object lives and a fingerprint of it
+/// as the search saw it. Opaque to the protocol; exec resolves it against the store, which
+/// leaves the hit out if the object is gone or changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HitRef {
+    pub fingerprint: u64,
+    pub handle: u32,
+}
+
+/// A search reply whose items are rendered in batches after the search's walk.
+///
+/// `head` holds the output kind, the field names, the cursor and the items rendered during
+/// the walk (the first batch); `refs` are the remaining hits in reply order. Its wire form is
+/// the one of a [`SearchReply`] with every item still present at render time, and `count` the
+/// number of items actually written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchStream {
+    pub head: SearchReply,
+    /// The collection the hits are in.
+    pub key: String,
+    pub refs: Vec<HitRef>,
+    /// NEARBY … DISTANCE: the distance of each ref (aligned with `refs`), else empty.
+    pub distances: Vec<f64>,
+    /// INTERSECTS … CLIP: bodies are cut to this rectangle (min lat, min lon, max lat,
+    /// max lon).
+    pub clip: Option<[f64; 4]>,
+    /// How many refs have been rendered so far.
+    pub next: usize,
 }

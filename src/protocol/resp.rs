@@ -43,11 +43,34 @@ pub fn encode_resp(reply: &Reply, version: RespVersion, out: &mut BytesMut) {
             vals.iter().for_each(|(_, v)| w.value(v));
         }
         Reply::Search(search) => w.search(search),
+        Reply::Stream(stream) => w.search(&stream.head),
         Reply::Hello(pairs) => w.map(pairs),
         Reply::Split { resp, .. } => w.value(resp),
         Reply::Miss { resp, .. } => w.int(*resp),
         Reply::Error(text) => w.error(text),
     }
+}
+
+/// Appends the head of a search reply of `items` items (not COUNT): `*2`, the cursor, `*n`.
+/// With [`encode_search_items`] it writes the same bytes as [`encode_resp`] of the
+/// [`SearchReply`], in pieces (`protocol::stream`).
+pub fn encode_search_header(cursor: u64, items: usize, out: &mut BytesMut) {
+    Writer { out, v3: false }.search_header(cursor, items);
+}
+
+/// Appends search items without the reply's head.
+pub fn encode_search_items(
+    output: SearchOutput,
+    names: &[String],
+    items: &[SearchItem],
+    version: RespVersion,
+    out: &mut BytesMut,
+) {
+    let mut w = Writer {
+        out,
+        v3: version == RespVersion::V3,
+    };
+    w.search_items(output, names, items);
 }
 
 /// Whether a search field value counts as unset (left out of RESP field arrays).
@@ -204,14 +227,22 @@ impl Writer<'_> {
             self.int(clamp_i64(s.count));
             return;
         }
+        self.search_header(s.cursor, s.items.len());
+        self.search_items(s.output, &s.field_names, &s.items);
+    }
+
+    fn search_header(&mut self, cursor: u64, items: usize) {
         self.header(b'*', 2);
-        self.int(clamp_i64(s.cursor));
-        self.header(b'*', s.items.len());
-        for item in &s.items {
-            if s.output == SearchOutput::Ids {
+        self.int(clamp_i64(cursor));
+        self.header(b'*', items);
+    }
+
+    fn search_items(&mut self, output: SearchOutput, names: &[String], items: &[SearchItem]) {
+        for item in items {
+            if output == SearchOutput::Ids {
                 self.bulk(item.id.as_bytes());
             } else {
-                self.search_item(&s.field_names, item);
+                self.search_item(names, item);
             }
         }
     }

@@ -236,15 +236,29 @@ impl Collection {
 
     fn get_handle(&self, h: u32) -> ObjRef<'_> {
         let slot = self.slab.get(h);
-        ObjRef::new(&slot.data, slot.id.tag(), &self.names)
+        ObjRef::new(&slot.data, slot.id.tag(), &self.names).at(h)
     }
 
     fn entry(&self, h: u32) -> (&str, ObjRef<'_>) {
         let slot = self.slab.get(h);
         (
             slot.id.as_str(),
-            ObjRef::new(&slot.data, slot.id.tag(), &self.names),
+            ObjRef::new(&slot.data, slot.id.tag(), &self.names).at(h),
         )
+    }
+
+    /// The object at handle `h` if it is still the one whose [`object_hash`] was
+    /// `fingerprint`: None when the handle is free, or holds another id, or the object was
+    /// changed in any way (body, fields, expiry) since the fingerprint was taken. Streamed
+    /// searches keep `(handle, fingerprint)` per hit and render through this later, so an
+    /// object deleted or replaced in between is left out rather than shown in a state the
+    /// search never tested. (64-bit hash: a changed object passes with probability 2^-64.)
+    pub fn same_object(&self, h: u32, fingerprint: u64) -> Option<(&str, ObjRef<'_>)> {
+        if !self.slab.is_live(h) {
+            return None;
+        }
+        let (id, obj) = self.entry(h);
+        (object_hash(id, obj) == fingerprint).then_some((id, obj))
     }
 
     /// The object with this id.

@@ -189,3 +189,51 @@ fn set_reports_replacement() {
     assert!(c.set("a", p));
     assert_eq!(c.len(), 1);
 }
+
+fn op_id(op: &Op) -> String {
+    match op {
+        Op::SetPoint(i, ..)
+        | Op::SetBounds(i, ..)
+        | Op::SetString(i)
+        | Op::Remove(i)
+        | Op::SetField(i, ..)
+        | Op::SetText(i)
+        | Op::Expire(i, _) => id(*i),
+    }
+}
+
+proptest! {
+    /// `same_object` on (handle, fingerprint) pairs taken before some ops: an object no op
+    /// touched is found, and whatever is found is the snapshot's id with the snapshot's
+    /// content (a deleted, changed or re-created-elsewhere object is not).
+    #[test]
+    fn same_object_finds_exactly_the_untouched_objects(
+        before in proptest::collection::vec(op(), 1..60),
+        after in proptest::collection::vec(op(), 0..40),
+    ) {
+        let mut c = Collection::new(false);
+        for op in &before {
+            apply(&mut c, op);
+        }
+        let snapshot: Vec<(u32, u64, String, Object)> = c
+            .iter_from(None)
+            .map(|(id, o)| (o.handle(), object_hash(id, o), id.to_string(), o.to_object()))
+            .collect();
+        let mut touched = std::collections::HashSet::new();
+        for op in &after {
+            apply(&mut c, op);
+            touched.insert(op_id(op));
+        }
+        for (h, fp, id, obj) in &snapshot {
+            match c.same_object(*h, *fp) {
+                Some((found, o)) => {
+                    prop_assert_eq!(found, id.as_str());
+                    prop_assert_eq!(&o.to_object(), obj);
+                    prop_assert_eq!(o.handle(), *h);
+                }
+                None => prop_assert!(touched.contains(id), "{} untouched but not found", id),
+            }
+        }
+        prop_assert!(c.same_object(u32::MAX - 1, 0).is_none());
+    }
+}

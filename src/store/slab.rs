@@ -55,6 +55,14 @@ impl Slab {
             .copied()
     }
 
+    /// True when `h` is a handle in use (not free, not past the end). A free slot keeps an
+    /// empty id, so liveness is checked through the id table, which holds only live handles.
+    pub fn is_live(&self, h: u32) -> bool {
+        self.slots
+            .get(h as usize)
+            .is_some_and(|slot| self.find(slot.id.as_str()) == Some(h))
+    }
+
     /// The slot of a live handle.
     pub fn get(&self, h: u32) -> &Slot {
         &self.slots[h as usize]

@@ -90,12 +90,35 @@ pub struct ObjRef<'a> {
     data: &'a Data,
     /// The id's tag: 1 + the field name's number, for compact points.
     field: u16,
+    /// The slab handle the object lives at ([`NO_HANDLE`] for data outside the slab); fits in
+    /// the padding after `field`, so the view stays 24 bytes.
+    handle: u32,
     names: &'a Names,
 }
 
+/// The handle of an [`ObjRef`] that does not view a slab slot (an object being replaced or
+/// removed).
+pub const NO_HANDLE: u32 = u32::MAX;
+
 impl<'a> ObjRef<'a> {
     pub(super) fn new(data: &'a Data, field: u16, names: &'a Names) -> ObjRef<'a> {
-        ObjRef { data, field, names }
+        ObjRef {
+            data,
+            field,
+            handle: NO_HANDLE,
+            names,
+        }
+    }
+
+    /// The same view, marked as living at slab handle `h`.
+    pub(super) fn at(self, h: u32) -> ObjRef<'a> {
+        ObjRef { handle: h, ..self }
+    }
+
+    /// The slab handle of the object, for [`super::Collection::same_object`]: a streamed
+    /// search keeps the handle instead of the object and looks it up again later.
+    pub fn handle(&self) -> u32 {
+        self.handle
     }
 
     /// The body (owned only for compact points, which cost nothing to build).

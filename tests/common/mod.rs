@@ -668,6 +668,14 @@ impl WireConn {
         }
     }
 
+    /// Wraps an already connected stream.
+    pub fn from_stream(stream: TcpStream) -> WireConn {
+        WireConn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
     /// Sends one command as a RESP array and returns its reply.
     pub fn cmd(&mut self, args: &[&str]) -> String {
         self.stream.write_all(&resp_encode(args)).unwrap();
