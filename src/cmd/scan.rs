@@ -217,7 +217,8 @@ impl SearchOpts {
 /// beyond one batch, and a big reply is never built whole in memory.
 pub struct ResultWriter<'a> {
     opts: &'a SearchOpts,
-    key: String,
+    /// Copied only when the reply becomes a stream: small searches allocate nothing for it.
+    key: &'a str,
     field_names: Vec<String>,
     items: Vec<SearchItem>,
     refs: Vec<HitRef>,
@@ -238,7 +239,7 @@ impl<'a> ResultWriter<'a> {
     /// A writer for the collection at `key` (`col` is None when it does not exist).
     pub fn new(
         opts: &'a SearchOpts,
-        key: &str,
+        key: &'a str,
         col: Option<&Collection>,
         ctx: &ReadCtx,
     ) -> ResultWriter<'a> {
@@ -256,7 +257,7 @@ impl<'a> ResultWriter<'a> {
         };
         ResultWriter {
             opts,
-            key: key.to_string(),
+            key,
             field_names,
             items: Vec::new(),
             refs: Vec::new(),
@@ -332,7 +333,7 @@ impl<'a> ResultWriter<'a> {
         }
         Ok(Reply::Stream(Box::new(SearchStream {
             head,
-            key: self.key,
+            key: self.key.to_string(),
             refs: self.refs,
             distances: self.distances,
             clip: self

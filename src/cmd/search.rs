@@ -174,20 +174,15 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
     }
     let hits = col
         .nearby(lat, lon)
-        .map(|(id, o, d)| (id, o, d, extra.distance.then_some(d)));
-    match meters {
-        Some(limit) => {
-            let hits = hits.take_while(|h| h.2 <= limit).map(|h| (h.0, h.1, h.3));
-            collect(w, &opts, hits, ctx)
-        }
-        None => {
-            // Without a radius every spatial object is a hit, so the walk is complete once
-            // it has walked them all: no need to find the next nearest to know.
-            let total = col.spatial_len() as u64;
-            let hits = hits.map(|h| (h.0, h.1, h.3));
-            collect_until(w, &opts, hits, ctx, |walked, _| walked < total)
-        }
+        .take_while(move |h| meters.is_none_or(|limit| h.2 <= limit))
+        .map(|(id, o, d)| (id, o, extra.distance.then_some(d)));
+    if meters.is_some() {
+        return collect(w, &opts, hits, ctx);
     }
+    // Without a radius every spatial object is a hit, so the walk is complete once it has
+    // walked them all: no need to find the next nearest to know.
+    let total = col.spatial_len() as u64;
+    collect_until(w, &opts, hits, ctx, |walked, _| walked < total)
 }
 
 /// WITHIN key [opts] [BUFFER m] [output] <area>

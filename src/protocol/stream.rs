@@ -54,12 +54,6 @@ impl StreamEncoder {
         }
     }
 
-    /// True when the items must be held until [`StreamEncoder::close`] (the header needs
-    /// their count or length); false for HTTP, where they can go out at once.
-    pub fn needs_spool(&self) -> bool {
-        self.framing != Framing::Http
-    }
-
     /// The bytes before any item for HTTP (the JSON head); empty for the other framings,
     /// whose head comes from [`StreamEncoder::close`].
     pub fn open(&self) -> Vec<u8> {
@@ -87,11 +81,6 @@ impl StreamEncoder {
             }
         }
         self.written += items.len() as u64;
-    }
-
-    /// Items encoded so far.
-    pub fn written(&self) -> u64 {
-        self.written
     }
 
     /// The bytes to write before the items (given `body_len`, the bytes they took) and

@@ -137,15 +137,7 @@ fn check(c: &Collection, model: &std::collections::BTreeMap<String, Object>) {
 
 /// The same op on a plain map of owned objects.
 fn apply_model(m: &mut std::collections::BTreeMap<String, Object>, c: &Collection, op: &Op) {
-    let key = match op {
-        Op::SetPoint(i, ..)
-        | Op::SetBounds(i, ..)
-        | Op::SetString(i)
-        | Op::Remove(i)
-        | Op::SetField(i, ..)
-        | Op::SetText(i)
-        | Op::Expire(i, _) => id(*i),
-    };
+    let key = op_id(op);
     match c.get(&key) {
         Some(o) => m.insert(key, o.to_object()),
         None => m.remove(&key),
