@@ -19,6 +19,8 @@ pub mod server;
 pub mod stream;
 pub mod table;
 
+use std::sync::LazyLock;
+
 use bytes::Bytes;
 
 pub use args::Args;
@@ -221,6 +223,15 @@ pub enum Handler {
     Write(WriteFn),
     Admin(AdminFn),
     Conn(ConnFn),
+}
+
+/// The table entry and implementation of a command name in any case, resolved with one
+/// hash lookup (dispatch runs this for every request).
+pub fn resolve(name: &str) -> Option<(&'static CommandSpec, Handler)> {
+    static HANDLERS: LazyLock<Vec<Option<Handler>>> =
+        LazyLock::new(|| TABLE.commands.iter().map(|c| handler(&c.name)).collect());
+    let i = table::index_of(name)?;
+    Some((&TABLE.commands[i], HANDLERS[i]?))
 }
 
 /// The implementation of a command in the table (by upper-case name).

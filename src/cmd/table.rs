@@ -80,18 +80,19 @@ pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
 
 /// The entry for a command name in any case.
 pub fn lookup(name: &str) -> Option<&'static CommandSpec> {
-    let table = &*TABLE;
-    if let Some(&i) = table.by_name.get(name) {
-        return Some(&table.commands[i]);
-    }
-    // Command names are short: lower-case on the stack instead of allocating.
+    index_of(name).map(|i| &TABLE.commands[i])
+}
+
+/// The position in [`TABLE`]`.commands` of a command name in any case.
+pub fn index_of(name: &str) -> Option<usize> {
+    // Command names are short: lower-case on the stack instead of allocating, and hash once.
     let mut buf = [0u8; 32];
     let bytes = name.as_bytes();
     let lower = buf.get_mut(..bytes.len())?;
     lower.copy_from_slice(bytes);
     lower.make_ascii_lowercase();
     let lower = std::str::from_utf8(lower).ok()?;
-    table.by_name.get(lower).map(|&i| &table.commands[i])
+    TABLE.by_name.get(lower).copied()
 }
 
 #[cfg(test)]

@@ -48,7 +48,8 @@ pub struct Outcome {
 pub struct Counters {
     pub connected_clients: AtomicU64,
     pub total_connections: AtomicU64,
-    pub total_commands: AtomicU64,
+    /// Bumped per command by every worker thread, so sharded.
+    pub total_commands: crate::metrics::ShardedCounter,
     pub expired_objects: AtomicU64,
     pub rejected_clients: AtomicU64,
     pub protocol_errors: AtomicU64,
@@ -84,6 +85,32 @@ pub struct Server {
     /// Bumped by every logged RENAME: a rewrite walking the data set restarts when it moves.
     renames: AtomicU64,
     rewrite: rewrite::RewriteState,
+    hot: HotConfig,
+}
+
+/// The config values every request reads, copied out of `config` whenever it changes: a
+/// read of the config lock per request is an atomic write to a cache line every worker
+/// thread shares, and these are plain loads.
+#[derive(Debug, Default)]
+struct HotConfig {
+    requires_auth: AtomicBool,
+    batch_items: AtomicU64,
+    batch_bytes: AtomicU64,
+    max_hits: AtomicU64,
+}
+
+impl HotConfig {
+    fn refresh(&self, cfg: &Config) {
+        let store = |a: &AtomicU64, v: u64| a.store(v, Ordering::Relaxed);
+        self.requires_auth
+            .store(!cfg.requirepass.is_empty(), Ordering::Relaxed);
+        store(&self.batch_items, cfg.search_batch_items.clamp(1, 1 << 20));
+        store(
+            &self.batch_bytes,
+            STREAM_BATCH_BYTES.min(cfg.client_output_buffer_limit),
+        );
+        store(&self.max_hits, cfg.search_max_hits.max(1));
+    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -110,6 +137,8 @@ impl Server {
     /// A server with an empty data set, marked as loading until `finish_loading`.
     pub fn new(config: Config, config_path: std::path::PathBuf) -> Server {
         let read_only = config.read_only;
+        let hot = HotConfig::default();
+        hot.refresh(&config);
         Server {
             db: RwLock::new(Db::new()),
             aof: RwLock::new(None),
@@ -122,6 +151,7 @@ impl Server {
             counters: Counters::default(),
             renames: AtomicU64::new(0),
             rewrite: rewrite::RewriteState::default(),
+            hot,
         }
     }
 
@@ -157,7 +187,7 @@ impl Server {
     /// Runs one command.
     pub fn execute(&self, req: &Request, session: &mut Session, origin: Origin) -> Outcome {
         if origin == Origin::Client {
-            self.counters.total_commands.fetch_add(1, Ordering::Relaxed);
+            self.counters.total_commands.add(1);
         }
         let json = session.output == OutputFormat::Json;
         match self.dispatch(req, session, origin) {
@@ -174,13 +204,12 @@ impl Server {
             return Err(CmdError::UnknownCommand(String::new()));
         };
         let sent = String::from_utf8_lossy(first);
-        let spec = cmd::lookup(&sent).ok_or_else(|| CmdError::UnknownCommand(sent.to_string()))?;
+        let (spec, handler) =
+            cmd::resolve(&sent).ok_or_else(|| CmdError::UnknownCommand(sent.to_string()))?;
         spec.check_arity(req.args.len(), &sent)?;
         if origin == Origin::Client {
             self.gate(spec.name.as_str(), spec.kind, session)?;
         }
-        let handler =
-            cmd::handler(&spec.name).ok_or_else(|| CmdError::UnknownCommand(sent.to_string()))?;
         let mut args = Args::new(&sent, &req.args[1..]);
         let reply_only = |reply| {
             Ok(Outcome {
@@ -216,11 +245,11 @@ impl Server {
 
     /// The search batching limits from the running config.
     pub fn stream_limits(&self) -> StreamLimits {
-        let cfg = self.config.read();
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         StreamLimits {
-            batch_items: cfg.search_batch_items.clamp(1, 1 << 20) as usize,
-            batch_bytes: STREAM_BATCH_BYTES.min(cfg.client_output_buffer_limit),
-            max_hits: cfg.search_max_hits.max(1),
+            batch_items: load(&self.hot.batch_items) as usize,
+            batch_bytes: load(&self.hot.batch_bytes),
+            max_hits: load(&self.hot.max_hits),
         }
     }
 
@@ -394,7 +423,7 @@ impl Host for Server {
             read_only: self.read_only.load(Ordering::Acquire),
             connected_clients: self.counters.connected_clients.load(Ordering::Relaxed),
             total_connections: self.counters.total_connections.load(Ordering::Relaxed),
-            total_commands: self.counters.total_commands.load(Ordering::Relaxed),
+            total_commands: self.counters.total_commands.sum(),
             expired_objects: self.counters.expired_objects.load(Ordering::Relaxed),
             rejected_clients: self.counters.rejected_clients.load(Ordering::Relaxed),
             protocol_errors: self.counters.protocol_errors.load(Ordering::Relaxed),
@@ -437,6 +466,7 @@ impl Host for Server {
         let mut cfg = self.config.write();
         cfg.set(name, value).map_err(CmdError::Other)?;
         self.read_only.store(cfg.read_only, Ordering::Release);
+        self.hot.refresh(&cfg);
         if let Some(aof) = self.aof() {
             aof.set_policy(cfg.appendfsync);
         }
@@ -457,7 +487,7 @@ impl Host for Server {
     }
 
     fn requires_auth(&self) -> bool {
-        !self.config.read().requirepass.is_empty()
+        self.hot.requires_auth.load(Ordering::Relaxed)
     }
 
     fn check_password(&self, password: &str) -> bool {
