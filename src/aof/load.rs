@@ -199,9 +199,7 @@ pub fn load(
 }
 
 fn is_stream_record(req: &Request) -> bool {
-    req.args
-        .first()
-        .is_some_and(|a| a.as_ref() == STREAM_RECORD.as_bytes())
+    req.arg(0) == Some(STREAM_RECORD.as_bytes())
 }
 
 fn parse_stream_record(
@@ -214,11 +212,11 @@ fn parse_stream_record(
         offset,
         reason: reason.into(),
     };
-    if req.args.len() != 4 || req.args[1].as_ref() != b"1" {
+    if req.len() != 4 || req.arg(1) != Some(b"1") {
         return Err(bad("unsupported MERIDIAN.STREAM record"));
     }
-    let id = String::from_utf8_lossy(&req.args[2]).to_string();
-    let off = std::str::from_utf8(&req.args[3])
+    let id = String::from_utf8_lossy(req.arg(2).unwrap_or_default()).to_string();
+    let off = std::str::from_utf8(req.arg(3).unwrap_or_default())
         .ok()
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| bad("bad offset in MERIDIAN.STREAM record"))?;

@@ -1,20 +1,20 @@
 //! A cursor over a command's arguments with Tile38's error conventions: running out of
 //! arguments is a wrong-arity error, an argument of the wrong shape is `invalid argument 'x'`.
 
-use bytes::Bytes;
+use crate::protocol::request::ArgList;
 
 use crate::error::{CmdError, CmdResult};
 
 /// Arguments after the command name.
 pub struct Args<'a> {
     name: &'a str,
-    args: &'a [Bytes],
+    args: ArgList<'a>,
     pos: usize,
 }
 
 impl<'a> Args<'a> {
     /// Wraps `args` (which excludes the command name) for command `name`.
-    pub fn new(name: &'a str, args: &'a [Bytes]) -> Args<'a> {
+    pub fn new(name: &'a str, args: ArgList<'a>) -> Args<'a> {
         Args { name, args, pos: 0 }
     }
 
@@ -39,7 +39,7 @@ impl<'a> Args<'a> {
     }
 
     /// The next argument as raw bytes.
-    pub fn next_bytes(&mut self) -> CmdResult<&'a Bytes> {
+    pub fn next_bytes(&mut self) -> CmdResult<&'a [u8]> {
         let a = self.args.get(self.pos).ok_or_else(|| self.arity_error())?;
         self.pos += 1;
         Ok(a)
@@ -110,15 +110,16 @@ pub fn parse_f64(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Request;
 
-    fn args(v: &[&str]) -> Vec<Bytes> {
-        v.iter().map(|s| Bytes::from(s.to_string())).collect()
+    fn args(v: &[&str]) -> Request {
+        Request::from_strs(v)
     }
 
     #[test]
     fn errors_follow_tile38() {
         let raw = args(&["33.5", "abc"]);
-        let mut a = Args::new("SET", &raw);
+        let mut a = Args::new("SET", raw.argv());
         assert_eq!(a.next_f64().unwrap(), 33.5);
         assert_eq!(a.next_f64(), Err(CmdError::InvalidArg("abc".into())));
         assert_eq!(a.next_str(), Err(CmdError::WrongArity("SET".into())));
@@ -127,7 +128,7 @@ mod tests {
     #[test]
     fn eat_is_case_insensitive_and_finish_names_extras() {
         let raw = args(&["withFields", "extra"]);
-        let mut a = Args::new("GET", &raw);
+        let mut a = Args::new("GET", raw.argv());
         assert!(!a.eat("OBJECT"));
         assert!(a.eat("WITHFIELDS"));
         assert_eq!(a.finish(), Err(CmdError::InvalidArg("extra".into())));

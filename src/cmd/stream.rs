@@ -116,8 +116,8 @@ mod tests {
             output: OutputFormat::Resp,
             stream: LIMITS,
         };
-        let args: Vec<bytes::Bytes> = args.iter().map(|a| a.as_bytes().to_vec().into()).collect();
-        crate::cmd::scan::scan(db, &mut crate::cmd::Args::new("SCAN", &args), &ctx).unwrap()
+        let req = crate::protocol::Request::from_strs(args);
+        crate::cmd::scan::scan(db, &mut crate::cmd::Args::new("SCAN", req.argv()), &ctx).unwrap()
     }
 
     fn point(lat: f64) -> Object {

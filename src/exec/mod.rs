@@ -200,17 +200,17 @@ impl Server {
     }
 
     fn dispatch(&self, req: &Request, session: &mut Session, origin: Origin) -> CmdResult<Outcome> {
-        let Some(first) = req.args.first() else {
+        let Some(first) = req.arg(0) else {
             return Err(CmdError::UnknownCommand(String::new()));
         };
         let sent = String::from_utf8_lossy(first);
         let (spec, handler) =
             cmd::resolve(&sent).ok_or_else(|| CmdError::UnknownCommand(sent.to_string()))?;
-        spec.check_arity(req.args.len(), &sent)?;
+        spec.check_arity(req.len(), &sent)?;
         if origin == Origin::Client {
             self.gate(spec.name.as_str(), spec.kind, session)?;
         }
-        let mut args = Args::new(&sent, &req.args[1..]);
+        let mut args = Args::new(&sent, req.argv().skip(1));
         let reply_only = |reply| {
             Ok(Outcome {
                 reply,
