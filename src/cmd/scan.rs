@@ -485,17 +485,9 @@ pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<R
     let Some(col) = col else {
         return w.finish(0, ctx.host);
     };
-    // No value index in the store: sort the string objects per query (ids are unique, so
-    // (value, id) is a total order and cursors are stable).
-    let mut strings: Vec<(&str, &str, ObjRef)> = col
-        .iter_from(None)
-        .filter_map(|(id, o)| Some((o.as_str()?, id, o)))
-        .collect();
-    strings.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
-    if opts.desc {
-        strings.reverse();
-    }
-    let hits = strings.into_iter().map(|(_, id, o)| (id, o, None));
+    // The collection keeps its STRING objects ordered by (value, id): ids are unique, so
+    // that is a total order and cursors are stable.
+    let hits = col.iter_values(opts.desc).map(|(id, o)| (id, o, None));
     collect(w, &opts, hits, ctx)
 }
 

@@ -1,8 +1,8 @@
 //! A collection (Tile38 "key"): objects by id, their id order, their R-tree, their expiry
 //! order, the collection's field names, counters and an order-independent digest.
 //!
-//! Invariant: after every public method returns, the slab, `order` and `index` (unless
-//! deferred for a bulk load), `expires`, the field-name counts, the counters and `digest` all
+//! Invariant: after every public method returns, the slab, `order`, `values` and `index`
+//! (unless deferred for a bulk load), `expires`, the field-name counts, the counters and `digest` all
 //! describe the same set of objects. Every structure refers to an object by its slab handle;
 //! the id is stored once, in the slab.
 
@@ -25,7 +25,29 @@ pub struct Collection {
     names: Names,
     /// Handles in id order; rebuilt by one sort at the end of a bulk load.
     order: IdOrder,
+    /// The STRING objects' handles by (value, id), for SEARCH; rebuilt like `order`.
+    values: IdOrder,
     d: Derived,
+}
+
+/// A handle's place in the value order: the STRING object's value (empty for any other
+/// object, which is never in that order), then its id.
+fn value_key(slab: &Slab, h: u32) -> (&[u8], &[u8]) {
+    let slot = slab.get(h);
+    (
+        string_value(&slot.data).unwrap_or_default(),
+        slot.id.as_bytes(),
+    )
+}
+
+fn string_value(data: &Data) -> Option<&[u8]> {
+    match data {
+        Data::Boxed(o) => match &o.body {
+            Body::Str(v) => Some(v.as_bytes()),
+            Body::Geo(_) => None,
+        },
+        Data::Point { .. } => None,
+    }
 }
 
 /// The structures derived from a collection's objects, kept apart from the slab so they can
@@ -159,7 +181,7 @@ impl Collection {
         let (tag, data) = Data::store(obj, &mut self.names);
         match self.slab.find(id) {
             Some(h) => {
-                let (old_tag, old) = self.slab.replace(h, tag, data);
+                let (old_tag, old) = self.replace_data(h, tag, data);
                 self.replaced(h, old_tag, &old);
                 true
             }
@@ -168,6 +190,7 @@ impl Collection {
                 if !self.d.deferred {
                     let slab = &self.slab;
                     self.order.insert(h, |x| slab.key(x));
+                    self.value_order_upkeep(h, true);
                 }
                 count_fields(&mut self.names, tag, &self.slab.get(h).data, true);
                 let s = self.share(h);
@@ -175,6 +198,29 @@ impl Collection {
                 self.d.index_add(h, &s);
                 false
             }
+        }
+    }
+
+    /// Puts new data in slot `h`, keeping the value order right: a handle leaves it under its
+    /// old value and comes back under its new one.
+    fn replace_data(&mut self, h: u32, tag: u16, data: Data) -> (u16, Data) {
+        self.value_order_upkeep(h, false);
+        let old = self.slab.replace(h, tag, data);
+        self.value_order_upkeep(h, true);
+        old
+    }
+
+    /// Adds (`add`) or removes handle `h` in the value order if it holds a STRING object.
+    fn value_order_upkeep(&mut self, h: u32, add: bool) {
+        if self.d.deferred || string_value(&self.slab.get(h).data).is_none() {
+            return;
+        }
+        let slab = &self.slab;
+        if add {
+            self.values.insert(h, |x| value_key(slab, x));
+        } else {
+            let removed = self.values.remove(h, |x| value_key(slab, x));
+            debug_assert!(removed, "value order lost handle {h}");
         }
     }
 
@@ -197,7 +243,7 @@ impl Collection {
         let mut obj = self.get_handle(h).to_object();
         let result = change(&mut obj);
         let (tag, data) = Data::store(obj, &mut self.names);
-        let (old_tag, old) = self.slab.replace(h, tag, data);
+        let (old_tag, old) = self.replace_data(h, tag, data);
         self.replaced(h, old_tag, &old);
         Some(result)
     }
@@ -212,6 +258,7 @@ impl Collection {
             let slab = &self.slab;
             let removed = self.order.remove(h, |x| slab.key(x));
             debug_assert!(removed, "order lost {id}");
+            self.value_order_upkeep(h, false);
         }
         let (tag, data) = self.slab.remove(h);
         count_fields(&mut self.names, tag, &data, false);
@@ -230,6 +277,12 @@ impl Collection {
             .filter_map(|&h| Some((h, self.get_handle(h).bbox()?)));
         self.d.index = SpatialIndex::bulk_load(entries);
         let slab = &self.slab;
+        let strings = handles
+            .iter()
+            .copied()
+            .filter(|&h| string_value(&slab.get(h).data).is_some())
+            .collect();
+        self.values.rebuild(strings, |x| value_key(slab, x));
         self.order.rebuild(handles, |x| slab.key(x));
         self.d.deferred = false;
     }
@@ -329,6 +382,29 @@ impl Collection {
         self.ordered(before, true).map(|h| self.entry(h))
     }
 
+    /// The STRING objects by value (ties by id), ascending or descending (`rev`); during a
+    /// bulk load (no value order yet) sorted on demand.
+    pub fn iter_values(&self, rev: bool) -> impl Iterator<Item = (&str, ObjRef<'_>)> + '_ {
+        let slab = &self.slab;
+        let key = move |x: u32| value_key(slab, x);
+        let handles: Box<dyn Iterator<Item = u32> + '_> = match (self.d.deferred, rev) {
+            (false, false) => Box::new(self.values.iter_after(None, key)),
+            (false, true) => Box::new(self.values.iter_before(None, key)),
+            (true, _) => {
+                let mut all: Vec<u32> = slab
+                    .handles()
+                    .filter(|&h| string_value(&slab.get(h).data).is_some())
+                    .collect();
+                all.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
+                if rev {
+                    all.reverse();
+                }
+                Box::new(all.into_iter())
+            }
+        };
+        handles.map(|h| self.entry(h))
+    }
+
     /// Objects whose bounding box may intersect `rect` (candidates for an exact test).
     pub fn intersecting<'a>(
         &'a self,
@@ -411,6 +487,7 @@ impl Collection {
             num_strings: self.d.num_strings,
             in_memory_size: self.slab.heap_size()
                 + self.order.heap_size()
+                + self.values.heap_size()
                 + self.d.index.heap_size()
                 + expires
                 + self.d.heap,

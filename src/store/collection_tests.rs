@@ -8,7 +8,7 @@ use proptest::prelude::*;
 enum Op {
     SetPoint(u8, i16, i16),
     SetBounds(u8, i16, i16, u8),
-    SetString(u8),
+    SetString(u8, u8),
     Remove(u8),
     SetField(u8, u8, u8),
     SetText(u8),
@@ -20,7 +20,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0u8..20, -900i16..900, -1800i16..1800).prop_map(|(i, a, b)| Op::SetPoint(i, a, b)),
         (0u8..20, -900i16..880, -1800i16..1780, 1u8..20)
             .prop_map(|(i, a, b, d)| Op::SetBounds(i, a, b, d)),
-        (0u8..20).prop_map(Op::SetString),
+        (0u8..20, 0u8..4).prop_map(|(i, v)| Op::SetString(i, v)),
         (0u8..20).prop_map(Op::Remove),
         (0u8..20, 0u8..3, 0u8..3).prop_map(|(i, f, v)| Op::SetField(i, f, v)),
         (0u8..20).prop_map(Op::SetText),
@@ -48,8 +48,9 @@ fn apply(c: &mut Collection, op: &Op) {
             let g = Geometry::bounds(lat, lon, lat + d / 10.0, lon + d / 10.0).unwrap();
             c.set(&id(*i), Object::geo(g));
         }
-        Op::SetString(i) => {
-            c.set(&id(*i), Object::string("hello"));
+        Op::SetString(i, v) => {
+            // Few values, so the value order has ties for the id to break.
+            c.set(&id(*i), Object::string(&format!("v{v}")));
         }
         Op::Remove(i) => {
             c.remove(&id(*i));
@@ -109,6 +110,25 @@ fn check(c: &Collection, model: &std::collections::BTreeMap<String, Object>) {
         .filter(|(_, o)| o.geometry().is_none())
         .count();
     assert_eq!(c.stats().num_strings, strings);
+    let mut by_value: Vec<(&str, &str)> = model
+        .iter()
+        .filter_map(|(id, o)| match &o.body {
+            Body::Str(v) => Some((&**v, id.as_str())),
+            Body::Geo(_) => None,
+        })
+        .collect();
+    by_value.sort_unstable();
+    let values: Vec<(&str, &str)> = c
+        .iter_values(false)
+        .map(|(id, o)| (o.as_str().unwrap(), id))
+        .collect();
+    assert_eq!(values, by_value);
+    let mut rev: Vec<(&str, &str)> = c
+        .iter_values(true)
+        .map(|(id, o)| (o.as_str().unwrap(), id))
+        .collect();
+    rev.reverse();
+    assert_eq!(rev, by_value);
     let expiring = c
         .iter_from(None)
         .filter(|(_, o)| o.expires_at_ms() != 0)
@@ -166,6 +186,9 @@ proptest! {
             bulk.set(id, o.to_object());
         }
         let during: Vec<&str> = bulk.iter_from(None).map(|(id, _)| id).collect();
+        let values_during: Vec<&str> = bulk.iter_values(false).map(|(id, _)| id).collect();
+        let values: Vec<&str> = c.iter_values(false).map(|(id, _)| id).collect();
+        prop_assert_eq!(values_during, values);
         prop_assert_eq!(during, model.keys().map(String::as_str).collect::<Vec<_>>());
         bulk.build_index();
         check(&bulk, &model);
@@ -186,7 +209,7 @@ fn op_id(op: &Op) -> String {
     match op {
         Op::SetPoint(i, ..)
         | Op::SetBounds(i, ..)
-        | Op::SetString(i)
+        | Op::SetString(i, _)
         | Op::Remove(i)
         | Op::SetField(i, ..)
         | Op::SetText(i)

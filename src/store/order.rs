@@ -1,8 +1,10 @@
-//! The id order of a collection: object handles sorted by their ids, in blocks.
+//! An order of object handles sorted by a unique key, in blocks: a collection's id order, and
+//! its value order of STRING objects (by value, then id).
 //!
-//! Owns only the order. It stores no id: every comparison asks the caller's `key` function for
-//! a handle's id bytes, so the order costs 4 bytes per object instead of a second copy of each
-//! id. It must not know what a handle points at.
+//! Owns only the order. It stores no key: every comparison asks the caller's `key` function
+//! for a handle's key (borrowed from the slab), so the order costs 4 bytes per object instead
+//! of a second copy of each id or value. It must not know what a handle points at. A handle's
+//! key must not change while it is in the order: callers remove it first.
 
 use std::cmp::Ordering;
 
@@ -10,7 +12,8 @@ use std::cmp::Ordering;
 /// is a binary search over the blocks' first ids (few and hot in cache), then one in a block.
 const MAX: usize = 1024;
 
-/// Handles sorted by id. Ids are unique, so every handle has one place.
+/// Handles sorted by their keys. Keys are unique (ids are, and a value order breaks ties by
+/// id), so every handle has one place.
 #[derive(Debug, Default)]
 pub struct IdOrder {
     /// Never holds an empty block. Blocks grow by `STEP` handles, not by doubling, which
@@ -28,22 +31,36 @@ fn block_from(handles: &[u32]) -> Vec<u32> {
     b
 }
 
-/// A handle's sort key for a bulk sort: the id's first 8 bytes, so most comparisons need
-/// no visit to the slab.
-fn prefix(id: &[u8]) -> u64 {
-    let mut p = [0u8; 8];
-    let n = id.len().min(8);
-    p[..n].copy_from_slice(&id[..n]);
-    u64::from_be_bytes(p)
+/// A key an order can hold: totally ordered, with a cheap 8-byte prefix for bulk sorts.
+pub trait OrderKey: Ord {
+    /// A number ordered like the key's start: `a < b` implies `a.prefix() <= b.prefix()`.
+    fn prefix(&self) -> u64;
+}
+
+/// An id.
+impl OrderKey for &[u8] {
+    fn prefix(&self) -> u64 {
+        let mut p = [0u8; 8];
+        let n = self.len().min(8);
+        p[..n].copy_from_slice(&self[..n]);
+        u64::from_be_bytes(p)
+    }
+}
+
+/// A STRING object's (value, id).
+impl OrderKey for (&[u8], &[u8]) {
+    fn prefix(&self) -> u64 {
+        self.0.prefix()
+    }
 }
 
 impl IdOrder {
     /// Replaces the order with `handles`, sorted by one sort (for a bulk load).
-    pub fn rebuild<'k>(&mut self, mut handles: Vec<u32>, key: impl Fn(u32) -> &'k [u8]) {
-        // Sorting (prefix, handle) pairs reads each id once; ties on the prefix (ids sharing
-        // their first 8 bytes) are settled by the whole id.
-        let mut keyed: Vec<(u64, u32)> = handles.iter().map(|&h| (prefix(key(h)), h)).collect();
-        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
+    pub fn rebuild<K: OrderKey>(&mut self, mut handles: Vec<u32>, key: impl Fn(u32) -> K) {
+        // Sorting (prefix, handle) pairs reads each key once; ties on the prefix (keys sharing
+        // their first 8 bytes) are settled by the whole key.
+        let mut keyed: Vec<(u64, u32)> = handles.iter().map(|&h| (key(h).prefix(), h)).collect();
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(&key(b.1))));
         handles.clear();
         handles.extend(keyed.iter().map(|&(_, h)| h));
         drop(keyed);
@@ -69,21 +86,21 @@ impl IdOrder {
     }
 
     /// The block that holds (or would hold) `k`: the last whose first id is at most `k`.
-    fn block_of<'k>(&self, k: &[u8], key: &impl Fn(u32) -> &'k [u8]) -> usize {
+    fn block_of<K: Ord>(&self, k: &K, key: &impl Fn(u32) -> K) -> usize {
         self.blocks
-            .partition_point(|b| key(b[0]) <= k)
+            .partition_point(|b| key(b[0]) <= *k)
             .saturating_sub(1)
     }
 
-    /// Adds `h`, whose id (`key(h)`) must not be in the order yet.
-    pub fn insert<'k>(&mut self, h: u32, key: impl Fn(u32) -> &'k [u8]) {
+    /// Adds `h`, whose key (`key(h)`) must not be in the order yet.
+    pub fn insert<K: Ord>(&mut self, h: u32, key: impl Fn(u32) -> K) {
         self.len += 1;
         if self.blocks.is_empty() {
             self.blocks.push(block_from(&[h]));
             return;
         }
         let k = key(h);
-        let bi = self.block_of(k, &key);
+        let bi = self.block_of(&k, &key);
         let block = &mut self.blocks[bi];
         let at = block.partition_point(|&x| key(x) < k);
         if block.len() == block.capacity() {
@@ -98,13 +115,13 @@ impl IdOrder {
         }
     }
 
-    /// Removes `h` (found by its id). Returns false when it was not there.
-    pub fn remove<'k>(&mut self, h: u32, key: impl Fn(u32) -> &'k [u8]) -> bool {
+    /// Removes `h` (found by its key). Returns false when it was not there.
+    pub fn remove<K: Ord>(&mut self, h: u32, key: impl Fn(u32) -> K) -> bool {
         if self.blocks.is_empty() {
             return false;
         }
         let k = key(h);
-        let bi = self.block_of(k, &key);
+        let bi = self.block_of(&k, &key);
         let block = &mut self.blocks[bi];
         let at = block.partition_point(|&x| key(x) < k);
         if block.get(at) != Some(&h) {
@@ -123,26 +140,22 @@ impl IdOrder {
         true
     }
 
-    /// Position of the first handle whose id is greater than `after` (or the start).
-    fn first_after<'k>(
-        &self,
-        after: Option<&[u8]>,
-        key: &impl Fn(u32) -> &'k [u8],
-    ) -> (usize, usize) {
+    /// Position of the first handle whose key is greater than `after` (or the start).
+    fn first_after<K: Ord>(&self, after: Option<K>, key: &impl Fn(u32) -> K) -> (usize, usize) {
         let Some(k) = after else { return (0, 0) };
         if self.blocks.is_empty() {
             return (0, 0);
         }
-        let bi = self.block_of(k, key);
+        let bi = self.block_of(&k, key);
         let at = self.blocks[bi].partition_point(|&x| key(x) <= k);
         (bi, at)
     }
 
-    /// Handles in id order, starting after the id `after` (exclusive) or from the start.
-    pub fn iter_after<'a, 'k>(
+    /// Handles in key order, starting after the key `after` (exclusive) or from the start.
+    pub fn iter_after<'a, K: Ord>(
         &'a self,
-        after: Option<&[u8]>,
-        key: impl Fn(u32) -> &'k [u8],
+        after: Option<K>,
+        key: impl Fn(u32) -> K,
     ) -> impl Iterator<Item = u32> + 'a {
         let (bi, at) = self.first_after(after, &key);
         self.blocks
@@ -153,21 +166,21 @@ impl IdOrder {
             .flat_map(move |(i, b)| b[if i == 0 { at } else { 0 }..].iter().copied())
     }
 
-    /// Handles in descending id order, starting before the id `before` (exclusive) or from
-    /// the end.
-    pub fn iter_before<'a, 'k>(
+    /// Handles in descending key order, starting before the key `before` (exclusive) or
+    /// from the end.
+    pub fn iter_before<'a, K: Ord>(
         &'a self,
-        before: Option<&[u8]>,
-        key: impl Fn(u32) -> &'k [u8],
+        before: Option<K>,
+        key: impl Fn(u32) -> K,
     ) -> impl Iterator<Item = u32> + 'a {
-        // Everything before the first handle whose id is at least `before`.
+        // Everything before the first handle whose key is at least `before`.
         let (bi, at) = match before {
             None => (self.blocks.len(), 0),
             Some(k) if !self.blocks.is_empty() => {
-                let bi = self.block_of(k, &key);
+                let bi = self.block_of(&k, &key);
                 (
                     bi,
-                    self.blocks[bi].partition_point(|&x| key(x).cmp(k) == Ordering::Less),
+                    self.blocks[bi].partition_point(|&x| key(x).cmp(&k) == Ordering::Less),
                 )
             }
             Some(_) => (0, 0),
