@@ -74,6 +74,12 @@ pub struct ServerInfo {
     pub spool_file_bytes: u64,
     /// Searches whose LIMIT was lowered to `search-max-hits`.
     pub capped_searches: u64,
+    /// Read-lock holds used by walks that took more than one (`search-walk-batch`), the
+    /// longest hold of any SCAN/WITHIN/INTERSECTS walk, and walks that started over in one
+    /// hold (more inserts between two holds than a walk can track).
+    pub walk_holds: u64,
+    pub walk_max_hold_us: u64,
+    pub walk_restarts: u64,
     pub rss_bytes: u64,
     /// The allocator settings (`allocator-thp`, `allocator-purge-delay-ms`).
     pub allocator_thp: bool,
@@ -172,6 +178,8 @@ pub struct StreamLimits {
     pub batch_bytes: u64,
     /// Most hits a search keeps; a larger LIMIT stops there with a cursor to go on.
     pub max_hits: u64,
+    /// Entries a search walks per read-lock hold (`search-walk-batch`).
+    pub walk_batch: usize,
 }
 
 /// Context of a write command: the time it runs at and the canonical records it logs.

@@ -107,6 +107,7 @@ mod tests {
         batch_items: 3,
         batch_bytes: 1 << 20,
         max_hits: 1000,
+        walk_batch: 4096,
     };
 
     fn scan(db: &Db, args: &[&str]) -> Reply {

@@ -64,6 +64,10 @@ pub struct Counters {
     pub spool_file_bytes: AtomicU64,
     /// Searches whose LIMIT was lowered to `search-max-hits`.
     pub capped_searches: AtomicU64,
+    /// Holds used by multi-hold walks, the longest hold of any walk, walks started over.
+    pub walk_holds: AtomicU64,
+    pub walk_max_hold_us: AtomicU64,
+    pub walk_restarts: AtomicU64,
 }
 
 /// Bytes rendered per read-lock hold of a streamed search at most (and less when
@@ -221,6 +225,7 @@ impl Server {
             batch_items: cfg.search_batch_items.clamp(1, 1 << 20) as usize,
             batch_bytes: STREAM_BATCH_BYTES.min(cfg.client_output_buffer_limit),
             max_hits: cfg.search_max_hits.max(1),
+            walk_batch: cfg.search_walk_batch.clamp(1, 1 << 30) as usize,
         }
     }
 
@@ -408,6 +413,9 @@ impl Host for Server {
             spooled_bytes: self.counters.spooled_bytes.load(Ordering::Relaxed),
             spool_file_bytes: self.counters.spool_file_bytes.load(Ordering::Relaxed),
             capped_searches: self.counters.capped_searches.load(Ordering::Relaxed),
+            walk_holds: self.counters.walk_holds.load(Ordering::Relaxed),
+            walk_max_hold_us: self.counters.walk_max_hold_us.load(Ordering::Relaxed),
+            walk_restarts: self.counters.walk_restarts.load(Ordering::Relaxed),
             rss_bytes: crate::metrics::rss_bytes(),
             allocator_thp: cfg.allocator_thp,
             allocator_purge_delay_ms: cfg.allocator_purge_delay_ms,
