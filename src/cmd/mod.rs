@@ -18,6 +18,7 @@ pub mod search;
 pub mod server;
 pub mod stream;
 pub mod table;
+pub mod walk;
 
 use bytes::Bytes;
 
@@ -157,6 +158,8 @@ pub trait Host: Sync {
     fn request_rewrite(&self) -> CmdResult<()>;
     /// Counts a search whose LIMIT was lowered to `search-max-hits` (INFO `capped_searches`).
     fn note_capped_search(&self);
+    /// Counts a walk that started over in one hold (INFO `walk_restarts`).
+    fn note_walk_restart(&self);
 }
 
 /// Context of a read command.
@@ -215,6 +218,8 @@ impl WriteCtx {
 
 /// A read handler.
 pub type ReadFn = fn(&Db, &mut Args, &ReadCtx) -> CmdResult<Reply>;
+/// A read handler that walks in steps, one read-lock hold each (`walk`).
+pub type WalkFn = fn(&Db, &mut Args, &ReadCtx) -> CmdResult<walk::Walked>;
 /// A write handler.
 pub type WriteFn = fn(&mut Db, &mut Args, &mut WriteCtx) -> CmdResult<Reply>;
 /// An admin handler (no data access).
@@ -226,6 +231,7 @@ pub type ConnFn = fn(&dyn Host, &mut Session, &mut Args) -> CmdResult<Reply>;
 #[derive(Clone, Copy)]
 pub enum Handler {
     Read(ReadFn),
+    Walk(WalkFn),
     Write(WriteFn),
     Admin(AdminFn),
     Conn(ConnFn),
@@ -258,12 +264,12 @@ pub fn handler(name: &str) -> Option<Handler> {
         "JGET" => Read(keys_read::jget),
         "BOUNDS" => Read(keys_read::bounds),
         "STATS" => Read(keys_read::stats),
-        "SCAN" => Read(scan::scan),
+        "SCAN" => Walk(scan::scan),
         "SEARCH" => Read(scan::search),
         "TEST" => Read(areatest::test),
         "NEARBY" => Read(search::nearby),
-        "WITHIN" => Read(search::within),
-        "INTERSECTS" => Read(search::intersects),
+        "WITHIN" => Walk(search::within),
+        "INTERSECTS" => Walk(search::intersects),
         "SERVER" => Read(server::server),
         "INFO" => Read(server::info),
         "DIGEST" => Read(server::digest),

@@ -101,6 +101,7 @@ mod tests {
             Ok(())
         }
         fn note_capped_search(&self) {}
+        fn note_walk_restart(&self) {}
     }
 
     const LIMITS: StreamLimits = StreamLimits {
@@ -118,7 +119,9 @@ mod tests {
             stream: LIMITS,
         };
         let args: Vec<bytes::Bytes> = args.iter().map(|a| a.as_bytes().to_vec().into()).collect();
-        crate::cmd::scan::scan(db, &mut crate::cmd::Args::new("SCAN", &args), &ctx).unwrap()
+        crate::cmd::scan::scan(db, &mut crate::cmd::Args::new("SCAN", &args), &ctx)
+            .and_then(|w| w.complete(db, &ctx))
+            .unwrap()
     }
 
     fn point(lat: f64) -> Object {

@@ -212,6 +212,15 @@ impl Server {
                 }
                 reply_only(result?)
             }
+            Handler::Walk(f) => {
+                let result = self.walk_search(f, &mut args, session.output);
+                if let Ok(Reply::Stream(_)) = result {
+                    self.counters
+                        .streamed_replies
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                reply_only(result?)
+            }
             Handler::Write(f) => self.write(f, &mut args, origin),
             Handler::Admin(f) => reply_only(f(self, &mut args)?),
             Handler::Conn(f) => reply_only(f(self, session, &mut args)?),
@@ -226,6 +235,50 @@ impl Server {
             batch_bytes: STREAM_BATCH_BYTES.min(cfg.client_output_buffer_limit),
             max_hits: cfg.search_max_hits.max(1),
             walk_batch: cfg.search_walk_batch.clamp(1, 1 << 30) as usize,
+        }
+    }
+
+    /// Runs a search that walks in steps (`cmd::walk`): one read-lock hold per step of at
+    /// most `search-walk-batch` walked entries, the lock released in between.
+    fn walk_search(&self, f: cmd::WalkFn, args: &mut Args, output: OutputFormat) -> CmdResult<Reply> {
+        let stream = self.stream_limits();
+        let db = self.db.read();
+        let held = Instant::now();
+        let ctx = ReadCtx {
+            now_ms: now_ms(),
+            host: self,
+            output,
+            stream,
+        };
+        let mut step = f(&db, args, &ctx);
+        let mut us = held.elapsed().as_micros() as u64;
+        drop(db);
+        let mut holds = 1;
+        loop {
+            self.counters
+                .walk_max_hold_us
+                .fetch_max(us, Ordering::Relaxed);
+            let walk = match step? {
+                cmd::walk::Walked::Done(reply) => return Ok(reply),
+                cmd::walk::Walked::More(walk) => walk,
+            };
+            // The holds of a walk that takes more than one, counted as they start.
+            let new_holds = if holds == 1 { 2 } else { 1 };
+            self.counters
+                .walk_holds
+                .fetch_add(new_holds, Ordering::Relaxed);
+            holds += 1;
+            let db = self.db.read();
+            let held = Instant::now();
+            let ctx = ReadCtx {
+                now_ms: now_ms(),
+                host: self,
+                output,
+                stream,
+            };
+            step = walk.resume(&db, &ctx);
+            us = held.elapsed().as_micros() as u64;
+            drop(db);
         }
     }
 
@@ -477,6 +530,10 @@ impl Host for Server {
         self.counters
             .capped_searches
             .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn note_walk_restart(&self) {
+        self.counters.walk_restarts.fetch_add(1, Ordering::Relaxed);
     }
 
     fn request_rewrite(&self) -> CmdResult<()> {
