@@ -154,3 +154,7 @@ impl Collection {
         Step::More
     }
 }
+
+#[cfg(test)]
+#[path = "walk_tests.rs"]
+mod tests;
