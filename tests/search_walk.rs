@@ -78,11 +78,18 @@ fn queries() -> Vec<Vec<&'static str>> {
     ]
 }
 
-/// `query` with `opts` inserted after the key.
+/// `query` without its LIMIT, with `opts` inserted after the key.
 fn with_opts(query: &[&str], opts: &[String]) -> Vec<String> {
     let mut v: Vec<String> = query[..2].iter().map(|s| s.to_string()).collect();
     v.extend(opts.iter().cloned());
-    v.extend(query[2..].iter().map(|s| s.to_string()));
+    let mut rest = query[2..].iter();
+    while let Some(word) = rest.next() {
+        if *word == "LIMIT" {
+            rest.next();
+        } else {
+            v.push(word.to_string());
+        }
+    }
     v
 }
 
@@ -103,7 +110,8 @@ fn replies(s: &TestServer) -> Vec<String> {
             let page = with_opts(&q, &opts);
             let page: Vec<&str> = page.iter().map(String::as_str).collect();
             let reply = r.cmd(&page);
-            cursor = reply.lines().nth(1).unwrap()[1..].parse().unwrap();
+            let second = reply.lines().nth(1).unwrap_or_else(|| panic!("{page:?}: {reply}"));
+            cursor = second[1..].parse().unwrap();
             out.push(reply);
             if cursor == 0 {
                 break;
@@ -137,7 +145,9 @@ fn walks_in_many_holds_give_the_one_hold_replies() {
             assert!(a == b, "batch {batch}: reply {i} differs: {a:.300} vs {b:.300}");
         }
         let holds = info_stat(&mut c, "walk_holds") - before;
-        assert!(holds > 6000 / 32, "batch {batch}: {holds} holds");
+        // 4096: only the walks over more than 4096 entries take a second hold.
+        let least = if batch == "4096" { 10 } else { 6000 / 32 };
+        assert!(holds > least, "batch {batch}: {holds} holds");
     }
     assert_eq!(info_stat(&mut c, "walk_restarts"), 0);
     // The whole world, counted: every object, in one reply.
