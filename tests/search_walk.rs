@@ -31,7 +31,17 @@ fn load(s: &TestServer, n: usize) {
     for i in 0..n {
         let (la, lo) = pos(i);
         let speed = (i % 7).to_string();
-        let args = ["SET", "big", &id(i), "FIELD", "speed", &speed, "POINT", &la, &lo];
+        let args = [
+            "SET",
+            "big",
+            &id(i),
+            "FIELD",
+            "speed",
+            &speed,
+            "POINT",
+            &la,
+            &lo,
+        ];
         req.extend_from_slice(&resp_encode(&args));
     }
     conn.write_all(&req).unwrap();
@@ -106,11 +116,19 @@ fn replies(s: &TestServer) -> Vec<String> {
         }
         let mut cursor = 0u64;
         loop {
-            let opts = ["CURSOR".into(), cursor.to_string(), "LIMIT".into(), "333".into()];
+            let opts = [
+                "CURSOR".into(),
+                cursor.to_string(),
+                "LIMIT".into(),
+                "333".into(),
+            ];
             let page = with_opts(&q, &opts);
             let page: Vec<&str> = page.iter().map(String::as_str).collect();
             let reply = r.cmd(&page);
-            let second = reply.lines().nth(1).unwrap_or_else(|| panic!("{page:?}: {reply}"));
+            let second = reply
+                .lines()
+                .nth(1)
+                .unwrap_or_else(|| panic!("{page:?}: {reply}"));
             cursor = second[1..].parse().unwrap();
             out.push(reply);
             if cursor == 0 {
@@ -142,7 +160,10 @@ fn walks_in_many_holds_give_the_one_hold_replies() {
         let many = replies(&s);
         assert_eq!(many.len(), one_hold.len());
         for (i, (a, b)) in many.iter().zip(&one_hold).enumerate() {
-            assert!(a == b, "batch {batch}: reply {i} differs: {a:.300} vs {b:.300}");
+            assert!(
+                a == b,
+                "batch {batch}: reply {i} differs: {a:.300} vs {b:.300}"
+            );
         }
         let holds = info_stat(&mut c, "walk_holds") - before;
         // 4096: only the walks over more than 4096 entries take a second hold.
@@ -151,7 +172,9 @@ fn walks_in_many_holds_give_the_one_hold_replies() {
     }
     assert_eq!(info_stat(&mut c, "walk_restarts"), 0);
     // The whole world, counted: every object, in one reply.
-    let all = c.cmd(&["WITHIN", "big", "COUNT", "BOUNDS", "-90", "-180", "90", "180"]);
+    let all = c.cmd(&[
+        "WITHIN", "big", "COUNT", "BOUNDS", "-90", "-180", "90", "180",
+    ]);
     assert_eq!(all, int(6000));
 }
 
@@ -203,8 +226,21 @@ fn a_writer_goes_on_during_a_long_walk_and_the_walk_keeps_its_guarantee() {
         })
     };
     let searches = [
-        vec!["WITHIN", "big", "LIMIT", "1000000", "IDS", "BOUNDS", "-90", "-180", "90", "180"],
-        vec!["INTERSECTS", "big", "LIMIT", "1000000", "IDS", "BOUNDS", "10", "20", "12", "22"],
+        vec![
+            "WITHIN", "big", "LIMIT", "1000000", "IDS", "BOUNDS", "-90", "-180", "90", "180",
+        ],
+        vec![
+            "INTERSECTS",
+            "big",
+            "LIMIT",
+            "1000000",
+            "IDS",
+            "BOUNDS",
+            "10",
+            "20",
+            "12",
+            "22",
+        ],
         vec!["SCAN", "big", "LIMIT", "1000000", "IDS"],
         vec!["SCAN", "big", "DESC", "LIMIT", "1000000", "IDS"],
     ];
@@ -218,7 +254,11 @@ fn a_writer_goes_on_during_a_long_walk_and_the_walk_keeps_its_guarantee() {
                 assert!(seen.insert(i.as_str()), "{search:?}: {i} twice");
             }
             for i in (0..n).filter(|i| i % 10 >= 2) {
-                assert!(seen.contains(id(i).as_str()), "{search:?} {round}: {} missed", id(i));
+                assert!(
+                    seen.contains(id(i).as_str()),
+                    "{search:?} {round}: {} missed",
+                    id(i)
+                );
             }
         }
     }

@@ -240,7 +240,12 @@ impl Server {
 
     /// Runs a search that walks in steps (`cmd::walk`): one read-lock hold per step of at
     /// most `search-walk-batch` walked entries, the lock released in between.
-    fn walk_search(&self, f: cmd::WalkFn, args: &mut Args, output: OutputFormat) -> CmdResult<Reply> {
+    fn walk_search(
+        &self,
+        f: cmd::WalkFn,
+        args: &mut Args,
+        output: OutputFormat,
+    ) -> CmdResult<Reply> {
         let stream = self.stream_limits();
         let db = self.db.read();
         let held = Instant::now();

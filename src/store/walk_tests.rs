@@ -12,18 +12,25 @@ enum Op {
     /// SET id at grid point (lat, lon) in hundredths of a degree.
     Set(u16, u16, u16),
     Del(u16),
-    /// DEL then SET again at the same place (a new handle, perhaps).
+    /// DEL, SET another new id (which takes the freed handle), SET again at the same place:
+    /// the id comes back under another handle.
     Reinsert(u16),
     /// SET again with the same object: unchanged.
     Touch(u16),
+    /// DEL every object with a latitude in [a, a + 0.5): empties pages, which later splits
+    /// reuse (perhaps below the walk's frontier).
+    Clear(u16),
 }
 
 fn op(ids: u16) -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..ids, 0u16..400, 0u16..400).prop_map(|(i, a, b)| Op::Set(i, a, b)),
+        2 => (0..ids, 0u16..400, 0u16..400).prop_map(|(i, a, b)| Op::Set(i, a, b)),
+        // Around the walked rectangle, to fill and split the pages it walks.
+        3 => (0..ids, 40u16..310, 40u16..260).prop_map(|(i, a, b)| Op::Set(i, a, b)),
         2 => (0..ids).prop_map(Op::Del),
         1 => (0..ids).prop_map(Op::Reinsert),
         1 => (0..ids).prop_map(Op::Touch),
+        1 => (0u16..350).prop_map(Op::Clear),
     ]
 }
 
@@ -54,6 +61,17 @@ impl Model {
                 self.touched.insert(i);
                 self.at.remove(&i);
             }
+            Op::Clear(a) => {
+                let gone: Vec<u16> = self
+                    .at
+                    .iter()
+                    .filter(|(_, p)| p.0 >= a && p.0 < a + 50)
+                    .map(|(i, _)| *i)
+                    .collect();
+                for i in gone {
+                    self.apply(&Op::Del(i));
+                }
+            }
             Op::Reinsert(i) | Op::Touch(i) => {
                 let Some(&(a, b)) = self.at.get(&i) else {
                     return;
@@ -61,6 +79,12 @@ impl Model {
                 if matches!(op, Op::Reinsert(_)) {
                     self.col.remove(&id(i));
                     self.touched.insert(i);
+                    let filler = 10_000 + i;
+                    if self.at.insert(filler, (a, b)).is_none() {
+                        self.col.set(&id(filler), point(a, b));
+                        self.ever.insert(filler);
+                        self.touched.insert(filler);
+                    }
                 }
                 self.col.set(&id(i), point(a, b));
             }
@@ -119,7 +143,7 @@ proptest! {
     fn a_stepped_walk_keeps_its_guarantee(
         n in 50u16..600,
         budget in 1usize..80,
-        ops in prop::collection::vec(prop::collection::vec(op(700), 0..12), 0..60),
+        ops in prop::collection::vec(prop::collection::vec(op(700), 0..30), 0..60),
     ) {
         let mut m = loaded(n);
         let start = m.at.clone();
@@ -156,11 +180,15 @@ proptest! {
 fn too_many_inserts_between_steps_lose_the_walk() {
     let mut m = loaded(500);
     let mut w = m.col.area_walk(&RECT);
-    let step = m.col.area_walk_step(&mut w, 1, |_, _| ControlFlow::Continue(()));
+    let step = m
+        .col
+        .area_walk_step(&mut w, 1, |_, _| ControlFlow::Continue(()));
     assert_eq!(step, Step::More);
     for i in 0..=ALLOC_LOG as u16 {
         m.col.set(&format!("new{i}"), point(100, 100));
     }
-    let step = m.col.area_walk_step(&mut w, 1, |_, _| ControlFlow::Continue(()));
+    let step = m
+        .col
+        .area_walk_step(&mut w, 1, |_, _| ControlFlow::Continue(()));
     assert_eq!(step, Step::Lost);
 }
