@@ -215,7 +215,7 @@ fn a_writer_goes_on_during_a_long_walk_and_the_walk_keeps_its_guarantee() {
                 q(&mut con, &["SET", "big", &again, "POINT", &la, &lo]);
                 let own = format!("w{k}");
                 q(&mut con, &["SET", "big", &own, "POINT", &la, &lo]);
-                if k % 2 == 0 {
+                if k.is_multiple_of(2) {
                     q(&mut con, &["DEL", "big", &format!("w{}", k / 2)]);
                 }
                 worst = worst.max(started.elapsed());

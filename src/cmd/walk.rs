@@ -225,14 +225,12 @@ fn scan_step<'a>(
     } else {
         Box::new(col.iter_from(from.as_deref()))
     };
-    let mut n = 0;
     let mut last = None;
-    for (id, obj) in iter {
+    for (n, (id, obj)) in iter.enumerate() {
         if n == budget {
             *after = last.map(str::to_string);
             return Step::More;
         }
-        n += 1;
         last = Some(id);
         if f(id, obj).is_break() {
             return Step::Done;

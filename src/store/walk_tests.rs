@@ -101,7 +101,7 @@ const RECT: Rect = Rect {
 
 fn inside(&(a, b): &(u16, u16)) -> bool {
     let (lat, lon) = (f64::from(a) / 100.0, f64::from(b) / 100.0);
-    lat >= RECT.min_lat && lat <= RECT.max_lat && lon >= RECT.min_lon && lon <= RECT.max_lon
+    (RECT.min_lat..=RECT.max_lat).contains(&lat) && (RECT.min_lon..=RECT.max_lon).contains(&lon)
 }
 
 /// Every id a walk yields, in order, with `between(step)` run between steps.
