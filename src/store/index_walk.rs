@@ -16,7 +16,7 @@
 //! once: it stays in its page unless a split moves it, and then its new page is either past
 //! the frontier or stamped. It may be yielded again (a split can move walked entries past the
 //! frontier, and re-walked pages hold walked entries too): callers that need each handle once
-//! keep a visited set (`super::super::walk`).
+//! keep a visited set (`store/walk.rs`).
 
 use super::{Bx, SpatialIndex};
 use crate::geo::Rect;
