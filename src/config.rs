@@ -79,6 +79,9 @@ pub struct Config {
     /// Most hits one search keeps (16-24 bytes each while it streams); a larger LIMIT stops
     /// there and answers a cursor to continue from.
     pub search_max_hits: u64,
+    /// Entries (objects or index entries, hits or not) a search walks per data-lock hold;
+    /// a longer walk releases the lock and resumes (SCAN, WITHIN, INTERSECTS).
+    pub search_walk_batch: u64,
     pub read_only: bool,
     /// Let the allocator use transparent huge pages (startup only; see `allocator::configure`).
     pub allocator_thp: bool,
@@ -115,6 +118,7 @@ impl Default for Config {
             search_batch_items: 256,
             search_spool_memory_bytes: 4 * 1024 * 1024,
             search_max_hits: 1_000_000,
+            search_walk_batch: 4096,
             read_only: false,
             allocator_thp: false,
             allocator_purge_delay_ms: 100,
@@ -148,6 +152,7 @@ pub const CONFIG_NAMES: &[&str] = &[
     "search-batch-items",
     "search-spool-memory-bytes",
     "search-max-hits",
+    "search-walk-batch",
     "read-only",
     "allocator-thp",
     "allocator-purge-delay-ms",
@@ -172,6 +177,7 @@ pub const RUNTIME_SETTABLE: &[&str] = &[
     "search-batch-items",
     "search-spool-memory-bytes",
     "search-max-hits",
+    "search-walk-batch",
     "read-only",
 ];
 
@@ -228,6 +234,7 @@ impl Config {
             "search-batch-items" => self.search_batch_items.to_string(),
             "search-spool-memory-bytes" => self.search_spool_memory_bytes.to_string(),
             "search-max-hits" => self.search_max_hits.to_string(),
+            "search-walk-batch" => self.search_walk_batch.to_string(),
             "read-only" => yes_no(self.read_only),
             "allocator-thp" => yes_no(self.allocator_thp),
             "allocator-purge-delay-ms" => self.allocator_purge_delay_ms.to_string(),
@@ -269,6 +276,7 @@ impl Config {
             "search-batch-items" => self.search_batch_items = size()?.max(1),
             "search-spool-memory-bytes" => self.search_spool_memory_bytes = size()?,
             "search-max-hits" => self.search_max_hits = size()?.max(1),
+            "search-walk-batch" => self.search_walk_batch = size()?.max(1),
             "read-only" => self.read_only = flag()?,
             "allocator-thp" => self.allocator_thp = flag()?,
             "allocator-purge-delay-ms" => {

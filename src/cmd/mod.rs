@@ -18,6 +18,7 @@ pub mod search;
 pub mod server;
 pub mod stream;
 pub mod table;
+pub mod walk;
 
 use std::sync::LazyLock;
 
@@ -76,6 +77,12 @@ pub struct ServerInfo {
     pub spool_file_bytes: u64,
     /// Searches whose LIMIT was lowered to `search-max-hits`.
     pub capped_searches: u64,
+    /// Read-lock holds used by walks that took more than one (`search-walk-batch`), the
+    /// longest hold of any SCAN/WITHIN/INTERSECTS walk, and walks that started over in one
+    /// hold (more inserts between two holds than a walk can track).
+    pub walk_holds: u64,
+    pub walk_max_hold_us: u64,
+    pub walk_restarts: u64,
     pub rss_bytes: u64,
     /// The allocator settings (`allocator-thp`, `allocator-purge-delay-ms`).
     pub allocator_thp: bool,
@@ -153,6 +160,8 @@ pub trait Host: Sync {
     fn request_rewrite(&self) -> CmdResult<()>;
     /// Counts a search whose LIMIT was lowered to `search-max-hits` (INFO `capped_searches`).
     fn note_capped_search(&self);
+    /// Counts a walk that started over in one hold (INFO `walk_restarts`).
+    fn note_walk_restart(&self);
 }
 
 /// Context of a read command.
@@ -174,6 +183,8 @@ pub struct StreamLimits {
     pub batch_bytes: u64,
     /// Most hits a search keeps; a larger LIMIT stops there with a cursor to go on.
     pub max_hits: u64,
+    /// Entries a search walks per read-lock hold (`search-walk-batch`).
+    pub walk_batch: usize,
 }
 
 /// Context of a write command: the time it runs at and the canonical records it logs.
@@ -209,6 +220,8 @@ impl WriteCtx {
 
 /// A read handler.
 pub type ReadFn = fn(&Db, &mut Args, &ReadCtx) -> CmdResult<Reply>;
+/// A read handler that walks in steps, one read-lock hold each (`walk`).
+pub type WalkFn = fn(&Db, &mut Args, &ReadCtx) -> CmdResult<walk::Walked>;
 /// A write handler.
 pub type WriteFn = fn(&mut Db, &mut Args, &mut WriteCtx) -> CmdResult<Reply>;
 /// An admin handler (no data access).
@@ -220,6 +233,7 @@ pub type ConnFn = fn(&dyn Host, &mut Session, &mut Args) -> CmdResult<Reply>;
 #[derive(Clone, Copy)]
 pub enum Handler {
     Read(ReadFn),
+    Walk(WalkFn),
     Write(WriteFn),
     Admin(AdminFn),
     Conn(ConnFn),
@@ -261,12 +275,12 @@ pub fn handler(name: &str) -> Option<Handler> {
         "JGET" => Read(keys_read::jget),
         "BOUNDS" => Read(keys_read::bounds),
         "STATS" => Read(keys_read::stats),
-        "SCAN" => Read(scan::scan),
+        "SCAN" => Walk(scan::scan),
         "SEARCH" => Read(scan::search),
         "TEST" => Read(areatest::test),
         "NEARBY" => Read(search::nearby),
-        "WITHIN" => Read(search::within),
-        "INTERSECTS" => Read(search::intersects),
+        "WITHIN" => Walk(search::within),
+        "INTERSECTS" => Walk(search::intersects),
         "SERVER" => Read(server::server),
         "INFO" => Read(server::info),
         "DIGEST" => Read(server::digest),

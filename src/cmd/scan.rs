@@ -6,6 +6,7 @@
 use super::args::Args;
 use super::filter::{Where, WhereIn};
 use super::keys_read::field_value;
+use super::walk::{Order, Walked};
 use super::{ReadCtx, StreamLimits};
 use crate::error::{CmdError, CmdResult};
 use crate::geo::{clip_to_rect, geohash_encode, Geometry, Rect};
@@ -14,6 +15,7 @@ use crate::protocol::{
 };
 use crate::store::collection::object_hash;
 use crate::store::{Body, Collection, ObjRef};
+use std::borrow::Cow;
 
 /// Tile38's default LIMIT for searches that return items.
 pub const DEFAULT_LIMIT: u64 = 100;
@@ -216,9 +218,10 @@ impl SearchOpts {
 /// its own short read-lock hold (`super::stream`). So the walk's lock hold does no rendering
 /// beyond one batch, and a big reply is never built whole in memory.
 pub struct ResultWriter<'a> {
-    opts: &'a SearchOpts,
-    /// Copied only when the reply becomes a stream: small searches allocate nothing for it.
-    key: &'a str,
+    output: SearchOutput,
+    /// Copied only when the reply becomes a stream or the walk takes more than one hold:
+    /// small searches allocate nothing for it.
+    key: Cow<'a, str>,
     field_names: Vec<String>,
     items: Vec<SearchItem>,
     refs: Vec<HitRef>,
@@ -238,7 +241,7 @@ pub struct ResultWriter<'a> {
 impl<'a> ResultWriter<'a> {
     /// A writer for the collection at `key` (`col` is None when it does not exist).
     pub fn new(
-        opts: &'a SearchOpts,
+        opts: &SearchOpts,
         key: &'a str,
         col: Option<&Collection>,
         ctx: &ReadCtx,
@@ -256,8 +259,8 @@ impl<'a> ResultWriter<'a> {
             _ => ctx.stream.max_hits.max(1),
         };
         ResultWriter {
-            opts,
-            key,
+            output: opts.output,
+            key: Cow::Borrowed(key),
             field_names,
             items: Vec::new(),
             refs: Vec::new(),
@@ -277,6 +280,38 @@ impl<'a> ResultWriter<'a> {
         self
     }
 
+    /// The same writer, owning its key (for a walk that goes on in another lock hold).
+    pub fn into_owned(self) -> ResultWriter<'static> {
+        ResultWriter {
+            key: Cow::Owned(self.key.into_owned()),
+            output: self.output,
+            field_names: self.field_names,
+            items: self.items,
+            refs: self.refs,
+            distances: self.distances,
+            count: self.count,
+            limit: self.limit,
+            capped_limit: self.capped_limit,
+            clip: self.clip,
+            bytes: self.bytes,
+            limits: self.limits,
+        }
+    }
+
+    /// The key searched.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Forgets every hit, for a walk that starts over.
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.refs.clear();
+        self.distances.clear();
+        self.count = 0;
+        self.bytes = 0;
+    }
+
     /// True once the limit is reached.
     pub fn full(&self) -> bool {
         self.count >= self.limit
@@ -285,7 +320,7 @@ impl<'a> ResultWriter<'a> {
     /// Adds one accepted object.
     pub fn push(&mut self, id: &str, obj: ObjRef<'_>, distance: Option<f64>) {
         self.count += 1;
-        if self.opts.output == SearchOutput::Count {
+        if self.output == SearchOutput::Count {
             return;
         }
         let in_first_batch = self.refs.is_empty()
@@ -309,7 +344,7 @@ impl<'a> ResultWriter<'a> {
 
     fn render(&self) -> Render<'_> {
         Render {
-            output: self.opts.output,
+            output: self.output,
             names: &self.field_names,
             clip: self.clip.as_ref(),
         }
@@ -322,7 +357,7 @@ impl<'a> ResultWriter<'a> {
             host.note_capped_search();
         }
         let head = SearchReply {
-            output: self.opts.output,
+            output: self.output,
             field_names: self.field_names,
             items: self.items,
             count: self.count,
@@ -333,7 +368,7 @@ impl<'a> ResultWriter<'a> {
         }
         Ok(Reply::Stream(Box::new(SearchStream {
             head,
-            key: self.key.to_string(),
+            key: self.key.into_owned(),
             refs: self.refs,
             distances: self.distances,
             clip: self
@@ -433,8 +468,8 @@ pub fn geometry_body(geom: &Geometry, output: SearchOutput) -> ItemBody {
     }
 }
 
-/// SCAN key [opts] [ASC|DESC] [output]
-pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
+/// SCAN key [opts] [ASC|DESC] [output], walked in steps (`super::walk`).
+pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Walked> {
     let key = a.next_str()?;
     let mut opts = SearchOpts::default();
     while !a.is_empty() {
@@ -447,14 +482,13 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Rep
     let col = db.get(key);
     let w = ResultWriter::new(&opts, key, col, ctx);
     let Some(col) = col else {
-        return w.finish(0, ctx.host);
+        return Ok(Walked::Done(w.finish(0, ctx.host)?));
     };
-    let iter: Box<dyn Iterator<Item = (&str, ObjRef<'_>)>> = if opts.desc {
-        Box::new(col.iter_rev_from(None))
-    } else {
-        Box::new(col.iter_from(None))
+    let order = Order::Scan {
+        desc: opts.desc,
+        after: None,
     };
-    collect(w, &opts, iter.map(|(id, o)| (id, o, None)), ctx)
+    super::walk::start(col, opts, w, order, ctx)
 }
 
 /// SEARCH key [opts] [ASC|DESC] [COUNT|IDS|OBJECTS]: the STRING objects in value order (ties

@@ -5,6 +5,7 @@
 use super::args::Args;
 use super::keys::{live, missing};
 use super::scan::{collect, collect_until, ResultWriter, SearchCmd, SearchOpts};
+use super::walk::{Order, Walked};
 use super::ReadCtx;
 use crate::error::{CmdError, CmdResult};
 use crate::geo::{distance_to, Area, Geometry, Rect};
@@ -185,17 +186,17 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
     collect_until(w, &opts, hits, ctx, |walked, _| walked < total)
 }
 
-/// WITHIN key [opts] [BUFFER m] [output] <area>
-pub fn within(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
+/// WITHIN key [opts] [BUFFER m] [output] <area>, walked in steps (`super::walk`).
+pub fn within(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Walked> {
     area_search(db, a, ctx, Predicate::Within)
 }
 
-/// INTERSECTS key [opts] [BUFFER m] [output] <area>
-pub fn intersects(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
+/// INTERSECTS key [opts] [BUFFER m] [output] <area>, walked in steps (`super::walk`).
+pub fn intersects(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Walked> {
     area_search(db, a, ctx, Predicate::Intersects)
 }
 
-fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResult<Reply> {
+fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResult<Walked> {
     let key = a.next_str()?;
     let mut opts = SearchOpts::default();
     let mut extra = Extra::default();
@@ -218,27 +219,24 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
         w = w.clipped_to(*r);
     }
     let Some(col) = col else {
-        return w.finish(0, ctx.host);
-    };
-    let test = |g: &Geometry| match pred {
-        Predicate::Within => area.contains(g),
-        Predicate::Intersects => area.intersects(g),
+        return Ok(Walked::Done(w.finish(0, ctx.host)?));
     };
     if let Some(depth) = opts.sparse {
+        // At most 4^8 cells, one tree query each: one hold.
+        let test = |g: &Geometry| match pred {
+            Predicate::Within => area.contains(g),
+            Predicate::Intersects => area.intersects(g),
+        };
         let hits = sparse_hits(col, &area, depth, ctx.now_ms, test);
         let hits = hits.into_iter().map(|(id, o)| (id, o, None));
-        return collect(w, &opts, hits, ctx);
+        return Ok(Walked::Done(collect(w, &opts, hits, ctx)?));
     }
-    let hits = candidates(col, &area).filter(|(_, o)| o.geometry().is_some_and(|g| test(&g)));
-    collect(w, &opts, hits.map(|(id, o)| (id, o, None)), ctx)
-}
-
-/// Objects whose bounding box meets the area's, in R-tree order.
-fn candidates<'a>(
-    col: &'a Collection,
-    area: &Area,
-) -> impl Iterator<Item = (&'a str, ObjRef<'a>)> + 'a {
-    col.intersecting(&area.bbox())
+    let order = Order::Area {
+        area,
+        within: pred == Predicate::Within,
+        walk: None,
+    };
+    super::walk::start(col, opts, w, order, ctx)
 }
 
 /// Tile38 clips only to rectangles and points: CIRCLE, SECTOR, OBJECT and GET are refused

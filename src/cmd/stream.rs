@@ -101,12 +101,14 @@ mod tests {
             Ok(())
         }
         fn note_capped_search(&self) {}
+        fn note_walk_restart(&self) {}
     }
 
     const LIMITS: StreamLimits = StreamLimits {
         batch_items: 3,
         batch_bytes: 1 << 20,
         max_hits: 1000,
+        walk_batch: 4096,
     };
 
     fn scan(db: &Db, args: &[&str]) -> Reply {
@@ -117,7 +119,9 @@ mod tests {
             stream: LIMITS,
         };
         let req = crate::protocol::Request::from_strs(args);
-        crate::cmd::scan::scan(db, &mut crate::cmd::Args::new("SCAN", req.argv()), &ctx).unwrap()
+        crate::cmd::scan::scan(db, &mut crate::cmd::Args::new("SCAN", req.argv()), &ctx)
+            .and_then(|w| w.complete(db, &ctx))
+            .unwrap()
     }
 
     fn point(lat: f64) -> Object {

@@ -65,6 +65,10 @@ pub struct Counters {
     pub spool_file_bytes: AtomicU64,
     /// Searches whose LIMIT was lowered to `search-max-hits`.
     pub capped_searches: AtomicU64,
+    /// Holds used by multi-hold walks, the longest hold of any walk, walks started over.
+    pub walk_holds: AtomicU64,
+    pub walk_max_hold_us: AtomicU64,
+    pub walk_restarts: AtomicU64,
 }
 
 /// Bytes rendered per read-lock hold of a streamed search at most (and less when
@@ -97,6 +101,7 @@ struct HotConfig {
     batch_items: AtomicU64,
     batch_bytes: AtomicU64,
     max_hits: AtomicU64,
+    walk_batch: AtomicU64,
 }
 
 impl HotConfig {
@@ -110,6 +115,7 @@ impl HotConfig {
             STREAM_BATCH_BYTES.min(cfg.client_output_buffer_limit),
         );
         store(&self.max_hits, cfg.search_max_hits.max(1));
+        store(&self.walk_batch, cfg.search_walk_batch.clamp(1, 1 << 30));
     }
 }
 
@@ -237,6 +243,15 @@ impl Server {
                 }
                 reply_only(result?)
             }
+            Handler::Walk(f) => {
+                let result = self.walk_search(f, &mut args, session.output);
+                if let Ok(Reply::Stream(_)) = result {
+                    self.counters
+                        .streamed_replies
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                reply_only(result?)
+            }
             Handler::Write(f) => self.write(f, &mut args, origin),
             Handler::Admin(f) => reply_only(f(self, &mut args)?),
             Handler::Conn(f) => reply_only(f(self, session, &mut args)?),
@@ -250,6 +265,59 @@ impl Server {
             batch_items: load(&self.hot.batch_items) as usize,
             batch_bytes: load(&self.hot.batch_bytes),
             max_hits: load(&self.hot.max_hits),
+            walk_batch: load(&self.hot.walk_batch) as usize,
+        }
+    }
+
+    /// Runs a search that walks in steps (`cmd::walk`): one read-lock hold per step of at
+    /// most `search-walk-batch` walked entries, the lock released in between.
+    fn walk_search(
+        &self,
+        f: cmd::WalkFn,
+        args: &mut Args,
+        output: OutputFormat,
+    ) -> CmdResult<Reply> {
+        let stream = self.stream_limits();
+        let db = self.db.read();
+        let held = Instant::now();
+        let ctx = ReadCtx {
+            now_ms: now_ms(),
+            host: self,
+            output,
+            stream,
+        };
+        let mut step = f(&db, args, &ctx);
+        let mut us = held.elapsed().as_micros() as u64;
+        drop(db);
+        let mut holds = 1;
+        loop {
+            // Checked before the write: a read leaves the line shared between the workers.
+            if us > self.counters.walk_max_hold_us.load(Ordering::Relaxed) {
+                self.counters
+                    .walk_max_hold_us
+                    .fetch_max(us, Ordering::Relaxed);
+            }
+            let walk = match step? {
+                cmd::walk::Walked::Done(reply) => return Ok(reply),
+                cmd::walk::Walked::More(walk) => walk,
+            };
+            // The holds of a walk that takes more than one, counted as they start.
+            let new_holds = if holds == 1 { 2 } else { 1 };
+            self.counters
+                .walk_holds
+                .fetch_add(new_holds, Ordering::Relaxed);
+            holds += 1;
+            let db = self.db.read();
+            let held = Instant::now();
+            let ctx = ReadCtx {
+                now_ms: now_ms(),
+                host: self,
+                output,
+                stream,
+            };
+            step = walk.resume(&db, &ctx);
+            us = held.elapsed().as_micros() as u64;
+            drop(db);
         }
     }
 
@@ -437,6 +505,9 @@ impl Host for Server {
             spooled_bytes: self.counters.spooled_bytes.load(Ordering::Relaxed),
             spool_file_bytes: self.counters.spool_file_bytes.load(Ordering::Relaxed),
             capped_searches: self.counters.capped_searches.load(Ordering::Relaxed),
+            walk_holds: self.counters.walk_holds.load(Ordering::Relaxed),
+            walk_max_hold_us: self.counters.walk_max_hold_us.load(Ordering::Relaxed),
+            walk_restarts: self.counters.walk_restarts.load(Ordering::Relaxed),
             rss_bytes: crate::metrics::rss_bytes(),
             allocator_thp: cfg.allocator_thp,
             allocator_purge_delay_ms: cfg.allocator_purge_delay_ms,
@@ -499,6 +570,10 @@ impl Host for Server {
         self.counters
             .capped_searches
             .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn note_walk_restart(&self) {
+        self.counters.walk_restarts.fetch_add(1, Ordering::Relaxed);
     }
 
     fn request_rewrite(&self) -> CmdResult<()> {

@@ -7,6 +7,7 @@
 //! the id is stored once, in the slab.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use compact_str::CompactString;
 
@@ -16,6 +17,7 @@ use super::object::{Body, Object};
 use super::order::IdOrder;
 use super::slab::Slab;
 use super::slot::{Data, ObjRef, Slot};
+use super::walk::AllocLog;
 use crate::geo::{distance_to, point_rect_lower_bound_meters, Geometry, Rect};
 
 /// One collection.
@@ -28,6 +30,11 @@ pub struct Collection {
     /// The STRING objects' handles by (value, id), for SEARCH; rebuilt like `order`.
     values: IdOrder,
     d: Derived,
+    /// Handles handed out lately, for resumable walks (`walk.rs`).
+    allocs: AllocLog,
+    /// Unique per collection ever created in this process: a walk resuming under the same
+    /// key checks it still walks the same collection.
+    uid: u64,
 }
 
 /// A handle's place in the value order: the STRING object's value (empty for any other
@@ -49,6 +56,9 @@ fn string_value(data: &Data) -> Option<&[u8]> {
         Data::Point { .. } => None,
     }
 }
+
+/// Source of [`Collection::uid`].
+static NEXT_UID: AtomicU64 = AtomicU64::new(1);
 
 /// The structures derived from a collection's objects, kept apart from the slab so they can
 /// be updated while a slot is borrowed.
@@ -166,8 +176,27 @@ impl Collection {
                 deferred,
                 ..Derived::default()
             },
+            uid: NEXT_UID.fetch_add(1, Ordering::Relaxed),
             ..Collection::default()
         }
+    }
+
+    /// This collection's identity (distinct for every collection created).
+    pub fn uid(&self) -> u64 {
+        self.uid
+    }
+
+    pub(super) fn index(&self) -> &SpatialIndex {
+        &self.d.index
+    }
+
+    pub(super) fn alloc_log(&self) -> &AllocLog {
+        &self.allocs
+    }
+
+    /// One past the highest handle in use or free.
+    pub(super) fn handle_span(&self) -> usize {
+        self.slab.span()
     }
 
     fn share(&self, h: u32) -> Share {
@@ -187,6 +216,7 @@ impl Collection {
             }
             None => {
                 let h = self.slab.insert(id, tag, data);
+                self.allocs.note(h);
                 if !self.d.deferred {
                     let slab = &self.slab;
                     self.order.insert(h, |x| slab.key(x));
@@ -292,7 +322,7 @@ impl Collection {
         ObjRef::new(&slot.data, slot.id.tag(), &self.names).at(h)
     }
 
-    fn entry(&self, h: u32) -> (&str, ObjRef<'_>) {
+    pub(super) fn entry(&self, h: u32) -> (&str, ObjRef<'_>) {
         let slot = self.slab.get(h);
         (
             slot.id.as_str(),

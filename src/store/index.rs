@@ -133,6 +133,9 @@ struct Page {
     env: Bx,
     pts: Vec<([f32; 2], u32)>,
     rects: Vec<(Bx, u32)>,
+    /// The index's `moves` when existing entries were last moved into this page (0: never):
+    /// a resumable walk re-walks pages stamped after its last look (see `index_walk.rs`).
+    stamp: u64,
 }
 
 impl Default for Bx {
@@ -254,6 +257,8 @@ pub struct SpatialIndex {
     pages: Vec<Page>,
     free: Vec<u32>,
     len: usize,
+    /// Bumped whenever existing entries move into another page (a split).
+    moves: u64,
 }
 
 impl SpatialIndex {
@@ -358,7 +363,13 @@ impl SpatialIndex {
         });
         debug_assert!(removed.is_some(), "page {p} missing from the tree");
         self.pages[p as usize] = Page::from_loose(left);
-        let q = self.new_page(Page::from_loose(right));
+        // The right half moves to another page, perhaps a reused one numbered below a
+        // resumable walk's position: stamp it so the walk looks at it again.
+        self.moves += 1;
+        let q = self.new_page(Page {
+            stamp: self.moves,
+            ..Page::from_loose(right)
+        });
         for page in [p, q] {
             let env = self.pages[page as usize].env;
             self.tree.insert(PageRef { env, page });
@@ -419,17 +430,28 @@ impl SpatialIndex {
             + self.tree.size() * slot * 5 / 4
     }
 
-    /// Handles whose box intersects `rect` (candidates: exact tests are the caller's).
+    /// Handles whose box intersects `rect` (candidates: exact tests are the caller's), in
+    /// walk order: matching pages by ascending number, entries in page order (the order a
+    /// resumable walk, `index_walk.rs`, yields them in).
     pub fn intersecting<'a>(&'a self, rect: &Rect) -> impl Iterator<Item = u32> + 'a {
         let q = Bx::of(rect);
-        self.tree
+        self.matching_pages(&q).into_iter().flat_map(move |p| {
+            self.pages[p as usize]
+                .entries()
+                .filter(move |(b, _)| b.intersects(&q))
+                .map(|(_, h)| h)
+        })
+    }
+
+    /// The numbers of the pages whose envelope meets `q`, ascending.
+    fn matching_pages(&self, q: &Bx) -> Vec<u32> {
+        let mut pages: Vec<u32> = self
+            .tree
             .locate_in_envelope_intersecting(&q.aabb())
-            .flat_map(move |r| {
-                self.pages[r.page as usize]
-                    .entries()
-                    .filter(move |(b, _)| b.intersects(&q))
-                    .map(|(_, h)| h)
-            })
+            .map(|r| r.page)
+            .collect();
+        pages.sort_unstable();
+        pages
     }
 
     /// Entries in increasing order of distance from a point: a best-first walk of the tree.
@@ -461,6 +483,10 @@ impl SpatialIndex {
 #[path = "nearest.rs"]
 mod nearest;
 pub use nearest::Nearest;
+
+#[path = "index_walk.rs"]
+mod index_walk;
+pub use index_walk::PageWalk;
 
 #[cfg(test)]
 #[path = "index_tests.rs"]

@@ -140,3 +140,36 @@ fn a_page_slot_is_small() {
     assert_eq!(std::mem::size_of::<([f32; 2], u32)>(), 12);
     assert_eq!(std::mem::size_of::<Loose>(), 24);
 }
+
+/// A split that moves entries not walked yet into a reused page below the walk's frontier:
+/// the walk must look at that page again (its stamp), or it misses them.
+#[test]
+fn a_walk_rewalks_a_reused_page_below_its_frontier() {
+    let pt = |i: u32| rect(f64::from(i) * 0.5, f64::from(i) * 0.5, 0.0);
+    // Bulk-loaded, 4 full pages: page k holds handles 32k..32k+31.
+    let mut idx = SpatialIndex::bulk_load((0..128).map(|i| (i, pt(i))));
+    let all = rect(-1.0, -1.0, 100.0);
+    let mut w = idx.page_walk(&all);
+    let mut got = Vec::new();
+    let done = idx.walk_step(&mut w, 1, |h| {
+        got.push(h);
+        std::ops::ControlFlow::Continue(())
+    });
+    assert!(!done);
+    assert_eq!(got, (0..32).collect::<Vec<_>>());
+    for h in 0..32 {
+        assert!(idx.remove(h, &pt(h)));
+    }
+    // Page 3 is full: one more point there splits it into page 3 and the freed page 0.
+    idx.insert(1000, &rect(63.3, 63.3, 0.0));
+    assert!(idx.pages[0].len() > 0 && idx.pages[0].stamp > 0);
+    while !idx.walk_step(&mut w, 1, |h| {
+        got.push(h);
+        std::ops::ControlFlow::Continue(())
+    }) {}
+    got.sort_unstable();
+    got.dedup();
+    for h in 32..128 {
+        assert!(got.contains(&h), "{h} missed");
+    }
+}

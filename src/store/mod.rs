@@ -11,6 +11,7 @@ pub mod object;
 pub mod order;
 pub mod slab;
 pub mod slot;
+pub mod walk;
 
 use std::collections::BTreeMap;
 

@@ -76,6 +76,11 @@ impl Slab {
         (old_tag, std::mem::replace(&mut slot.data, data))
     }
 
+    /// One past the highest handle ever handed out.
+    pub fn span(&self) -> usize {
+        self.slots.len()
+    }
+
     /// The id bytes of a live handle (the order's key).
     pub fn key(&self, h: u32) -> &[u8] {
         self.slots[h as usize].id.as_bytes()

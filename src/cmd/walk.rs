@@ -1,0 +1,240 @@
+//! The walk of SCAN, WITHIN and INTERSECTS in steps of at most `search-walk-batch` walked
+//! entries (objects for SCAN, index entries for the area searches; hits or not), so that
+//! exec can release the read lock between steps: a walk that fits one step answers
+//! [`Walked::Done`] in the same single hold as always; a longer one answers
+//! [`Walked::More`], and exec calls [`SearchWalk::resume`] under a new hold until done.
+//!
+//! The hits of every step go to the same [`ResultWriter`] (first batch rendered, the rest kept
+//! as `HitRef`s and streamed afterwards), and CURSOR/LIMIT count walked hits across steps, so
+//! with no concurrent writes the reply and its cursor are those of a one-step walk.
+//! SCAN resumes strictly after (ASC) or before (DESC) the last id it walked: exact. The area
+//! searches resume a [`crate::store::walk::AreaWalk`], whose guarantee (objects present and
+//! unchanged throughout yielded exactly once, nothing twice) is stated in `store/walk.rs`; a
+//! walk that cannot keep it starts over in one step. A walk whose key was dropped or
+//! replaced meanwhile ends with the hits it has (read-committed). Pure: no locks, no IO.
+
+use std::ops::ControlFlow;
+
+use super::scan::{ResultWriter, SearchOpts};
+use super::ReadCtx;
+use crate::error::CmdResult;
+use crate::geo::Area;
+use crate::protocol::Reply;
+use crate::store::walk::{AreaWalk, Step};
+use crate::store::{Collection, Db, ObjRef};
+
+/// What a walk step produced.
+pub enum Walked {
+    Done(Reply),
+    /// Not finished: release the lock, then [`SearchWalk::resume`].
+    More(Box<SearchWalk>),
+}
+
+/// A walk between two steps (it owns everything it needs).
+pub type SearchWalk = Walk<'static>;
+
+/// How a walk goes through the collection.
+pub enum Order {
+    /// Id order; `after` is the last id walked.
+    Scan { desc: bool, after: Option<String> },
+    /// The objects whose box meets the area's, tested exactly.
+    Area {
+        area: Area,
+        within: bool,
+        walk: Option<AreaWalk>,
+    },
+}
+
+/// A search's walk: its options, where it stands and what it has found.
+pub struct Walk<'k> {
+    uid: u64,
+    opts: SearchOpts,
+    sink: Sink<'k>,
+    order: Order,
+}
+
+/// The hits found so far, counted as `collect` counts them.
+struct Sink<'k> {
+    w: ResultWriter<'k>,
+    /// Hits skipped for CURSOR so far.
+    skipped: u64,
+    /// The cursor to answer: CURSOR plus the hits walked after it.
+    walked: u64,
+    /// The limit was reached with another hit left.
+    more: bool,
+}
+
+impl Sink<'_> {
+    fn offer(&mut self, opts: &SearchOpts, id: &str, obj: ObjRef<'_>, now: i64) -> ControlFlow<()> {
+        if self.skipped < opts.cursor {
+            self.skipped += 1;
+            return ControlFlow::Continue(());
+        }
+        if self.w.full() {
+            self.more = true;
+            return ControlFlow::Break(());
+        }
+        self.walked += 1;
+        if !obj.is_expired(now) && opts.accepts(id, obj) {
+            self.w.push(id, obj, None);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Starts the walk of `col` in `order`, filling `w`, and takes its first step.
+pub fn start(
+    col: &Collection,
+    opts: SearchOpts,
+    w: ResultWriter<'_>,
+    order: Order,
+    ctx: &ReadCtx,
+) -> CmdResult<Walked> {
+    let walked = opts.cursor;
+    let walk = Walk {
+        uid: col.uid(),
+        opts,
+        sink: Sink {
+            w,
+            skipped: 0,
+            walked,
+            more: false,
+        },
+        order,
+    };
+    walk.run(col, ctx, ctx.stream.walk_batch)
+}
+
+impl SearchWalk {
+    /// The next step, under a new hold of the read lock.
+    pub fn resume(self: Box<Self>, db: &Db, ctx: &ReadCtx) -> CmdResult<Walked> {
+        match db.get(self.sink.w.key()) {
+            Some(col) if col.uid() == self.uid => self.run(col, ctx, ctx.stream.walk_batch),
+            // Dropped or replaced: the walk ends with what it found.
+            _ => Ok(Walked::Done(self.finish(ctx)?)),
+        }
+    }
+
+    /// Runs the walk to its end without releasing anything (tests).
+    pub fn complete(self: Box<Self>, db: &Db, ctx: &ReadCtx) -> CmdResult<Reply> {
+        let mut step = self.resume(db, ctx)?;
+        loop {
+            match step {
+                Walked::Done(r) => return Ok(r),
+                Walked::More(w) => step = w.resume(db, ctx)?,
+            }
+        }
+    }
+}
+
+impl Walked {
+    /// The reply, walking to the end in this hold if needed (tests).
+    pub fn complete(self, db: &Db, ctx: &ReadCtx) -> CmdResult<Reply> {
+        match self {
+            Walked::Done(r) => Ok(r),
+            Walked::More(w) => w.complete(db, ctx),
+        }
+    }
+}
+
+impl<'k> Walk<'k> {
+    fn run(mut self, col: &Collection, ctx: &ReadCtx, budget: usize) -> CmdResult<Walked> {
+        match self.step(col, ctx, budget) {
+            Step::Done => Ok(Walked::Done(self.finish(ctx)?)),
+            Step::More => Ok(Walked::More(Box::new(self.into_owned()))),
+            Step::Lost => {
+                // Too many inserts between two steps to keep the guarantee: start over, in
+                // this hold and to the end.
+                ctx.host.note_walk_restart();
+                self.restart(col);
+                let step = self.step(col, ctx, usize::MAX);
+                debug_assert_eq!(step, Step::Done);
+                Ok(Walked::Done(self.finish(ctx)?))
+            }
+        }
+    }
+
+    fn step(&mut self, col: &Collection, ctx: &ReadCtx, budget: usize) -> Step {
+        let Walk {
+            opts, sink, order, ..
+        } = self;
+        let now = ctx.now_ms;
+        match order {
+            Order::Scan { desc, after } => scan_step(col, *desc, after, budget, |id, o| {
+                sink.offer(opts, id, o, now)
+            }),
+            Order::Area { area, within, walk } => {
+                let walk = walk.get_or_insert_with(|| col.area_walk(&area.bbox()));
+                col.area_walk_step(walk, budget, |id, o| {
+                    let hit = o.geometry().is_some_and(|g| match within {
+                        true => area.contains(&g),
+                        false => area.intersects(&g),
+                    });
+                    if hit {
+                        sink.offer(opts, id, o, now)
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                })
+            }
+        }
+    }
+
+    fn restart(&mut self, _col: &Collection) {
+        self.sink.w.clear();
+        self.sink.skipped = 0;
+        self.sink.walked = self.opts.cursor;
+        self.sink.more = false;
+        match &mut self.order {
+            Order::Scan { after, .. } => *after = None,
+            Order::Area { walk, .. } => *walk = None,
+        }
+    }
+
+    fn finish(self, ctx: &ReadCtx) -> CmdResult<Reply> {
+        let cursor = if self.sink.more { self.sink.walked } else { 0 };
+        self.sink.w.finish(cursor, ctx.host)
+    }
+
+    fn into_owned(self) -> SearchWalk {
+        Walk {
+            uid: self.uid,
+            opts: self.opts,
+            sink: Sink {
+                w: self.sink.w.into_owned(),
+                skipped: self.sink.skipped,
+                walked: self.sink.walked,
+                more: self.sink.more,
+            },
+            order: self.order,
+        }
+    }
+}
+
+/// Walks up to `budget` objects in id order after (or, DESC, before) `after`.
+fn scan_step<'a>(
+    col: &'a Collection,
+    desc: bool,
+    after: &mut Option<String>,
+    budget: usize,
+    mut f: impl FnMut(&'a str, ObjRef<'a>) -> ControlFlow<()>,
+) -> Step {
+    let from = after.take();
+    let iter: Box<dyn Iterator<Item = (&'a str, ObjRef<'a>)>> = if desc {
+        Box::new(col.iter_rev_from(from.as_deref()))
+    } else {
+        Box::new(col.iter_from(from.as_deref()))
+    };
+    let mut last = None;
+    for (n, (id, obj)) in iter.enumerate() {
+        if n == budget {
+            *after = last.map(str::to_string);
+            return Step::More;
+        }
+        last = Some(id);
+        if f(id, obj).is_break() {
+            return Step::Done;
+        }
+    }
+    Step::Done
+}

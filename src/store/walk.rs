@@ -1,0 +1,160 @@
+//! Resumable area walks over a collection: the objects whose box meets a rectangle, a
+//! bounded number of index entries per step, with the collection free to change between
+//! steps (exec releases the read lock in between). SCAN needs nothing of this: it resumes
+//! after the last id it walked (`Collection::iter_from`), which is exact.
+//!
+//! **Guarantee:** an object present and unchanged for the whole walk is yielded exactly once;
+//! an object inserted, changed or deleted during the walk may or may not be yielded, and no
+//! handle, and no id, is yielded twice. How:
+//! - the page walk (`index_walk.rs`) yields every entry that stays put or is moved by a split
+//!   at least once;
+//! - from the second step on, a visited bitset over handles (one bit per slab slot, allocated
+//!   only once a walk needs a second step) drops repeats;
+//! - an id keeps its handle while it exists (SET of an existing id replaces the slot's data in
+//!   place), so an id could come back under another handle only by being deleted and
+//!   inserted again; the collection logs the handles it allocates (only once some walk has
+//!   asked, in a ring of [`ALLOC_LOG`]), and each step first marks the handles allocated since
+//!   the previous one as visited: objects inserted during the walk are never yielded, so
+//!   neither is an id twice. If more than [`ALLOC_LOG`] handles were allocated between two
+//!   steps the walk cannot tell which, and the step answers [`Step::Lost`]: the caller starts
+//!   over (exec does, in one hold).
+
+use std::collections::VecDeque;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::index::PageWalk;
+use super::{Collection, ObjRef};
+use crate::geo::Rect;
+
+/// Handles a collection remembers allocating, for walks that resume: more between two steps
+/// of one walk make it start over.
+pub const ALLOC_LOG: usize = 8192;
+
+/// The handles a collection allocated lately (kept only once a walk has asked).
+#[derive(Debug, Default)]
+pub struct AllocLog {
+    /// Handles allocated ever.
+    count: u64,
+    /// Set by a walk (under the read lock, hence atomic) that needs the log.
+    wanted: AtomicBool,
+    recent: VecDeque<u32>,
+}
+
+impl AllocLog {
+    /// Records that `h` was handed out to a new object.
+    pub fn note(&mut self, h: u32) {
+        self.count += 1;
+        if *self.wanted.get_mut() {
+            if self.recent.len() == ALLOC_LOG {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(h);
+        }
+    }
+
+    /// The handles allocated since `count` was `since`, or None if the log does not reach.
+    fn since(&self, since: u64) -> Option<impl Iterator<Item = u32> + '_> {
+        let n = usize::try_from(self.count - since).ok()?;
+        if n > self.recent.len() {
+            return None;
+        }
+        Some(self.recent.iter().skip(self.recent.len() - n).copied())
+    }
+}
+
+/// One bit per handle.
+#[derive(Debug, Default, Clone)]
+struct Bitset(Vec<u64>);
+
+impl Bitset {
+    fn with_span(span: usize) -> Bitset {
+        Bitset(vec![0; span.div_ceil(64)])
+    }
+
+    /// Sets bit `h`; returns whether it was set already.
+    fn test_and_set(&mut self, h: u32) -> bool {
+        let (word, bit) = ((h / 64) as usize, 1u64 << (h % 64));
+        if word >= self.0.len() {
+            self.0.resize(word + 1, 0);
+        }
+        let was = self.0[word] & bit != 0;
+        self.0[word] |= bit;
+        was
+    }
+}
+
+/// Where an area walk stands.
+#[derive(Debug, Clone)]
+pub struct AreaWalk {
+    pages: PageWalk,
+    /// Present from the end of the first step of a walk that needs more.
+    visited: Option<Bitset>,
+    allocs_seen: u64,
+}
+
+/// What a step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The walk is complete (or the callback broke it off).
+    Done,
+    /// Call `area_walk_step` again (after releasing the lock, as the caller likes).
+    More,
+    /// Too many inserts since the last step to keep the guarantee: start over.
+    Lost,
+}
+
+impl Collection {
+    /// A walk of the objects whose box may meet `rect` (candidates for an exact test).
+    pub fn area_walk(&self, rect: &Rect) -> AreaWalk {
+        AreaWalk {
+            pages: self.index().page_walk(rect),
+            visited: None,
+            allocs_seen: 0,
+        }
+    }
+
+    /// Walks whole index pages until at least `budget` entries were walked, calling `f` for
+    /// each candidate not yielded before (see the module doc).
+    pub fn area_walk_step<'a>(
+        &'a self,
+        w: &mut AreaWalk,
+        budget: usize,
+        mut f: impl FnMut(&'a str, ObjRef<'a>) -> ControlFlow<()>,
+    ) -> Step {
+        let allocs = self.alloc_log();
+        if let Some(visited) = &mut w.visited {
+            let Some(fresh) = allocs.since(w.allocs_seen) else {
+                return Step::Lost;
+            };
+            fresh.for_each(|h| {
+                visited.test_and_set(h);
+            });
+        }
+        let visited = &mut w.visited;
+        let done = self.index().walk_step(&mut w.pages, budget, |h| {
+            if visited.as_mut().is_some_and(|v| v.test_and_set(h)) {
+                return ControlFlow::Continue(());
+            }
+            let (id, obj) = self.entry(h);
+            f(id, obj)
+        });
+        if done {
+            return Step::Done;
+        }
+        if w.visited.is_none() {
+            let mut v = Bitset::with_span(self.handle_span());
+            self.index().walked_handles(&w.pages, |h| {
+                v.test_and_set(h);
+            });
+            w.visited = Some(v);
+            allocs.wanted.store(true, Ordering::Relaxed);
+        }
+        w.allocs_seen = allocs.count;
+        Step::More
+    }
+}
+
+#[cfg(test)]
+#[path = "walk_tests.rs"]
+mod tests;

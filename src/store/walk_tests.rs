@@ -1,0 +1,194 @@
+//! The area walk's guarantee against a brute-force model: a walk in tiny steps interleaved
+//! with inserts, moves (which split pages), re-inserts, deletes and unchanged re-SETs.
+
+use super::*;
+use crate::geo::Geometry;
+use crate::store::Object;
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// SET id at grid point (lat, lon) in hundredths of a degree.
+    Set(u16, u16, u16),
+    Del(u16),
+    /// DEL, SET another new id (which takes the freed handle), SET again at the same place:
+    /// the id comes back under another handle.
+    Reinsert(u16),
+    /// SET again with the same object: unchanged.
+    Touch(u16),
+    /// DEL every object with a latitude in [a, a + 0.5): empties pages, which later splits
+    /// reuse (perhaps below the walk's frontier).
+    Clear(u16),
+}
+
+fn op(ids: u16) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        2 => (0..ids, 0u16..400, 0u16..400).prop_map(|(i, a, b)| Op::Set(i, a, b)),
+        // Around the walked rectangle, to fill and split the pages it walks.
+        3 => (0..ids, 40u16..310, 40u16..260).prop_map(|(i, a, b)| Op::Set(i, a, b)),
+        2 => (0..ids).prop_map(Op::Del),
+        1 => (0..ids).prop_map(Op::Reinsert),
+        1 => (0..ids).prop_map(Op::Touch),
+        1 => (0u16..350).prop_map(Op::Clear),
+    ]
+}
+
+fn point(a: u16, b: u16) -> Object {
+    Object::geo(Geometry::point(f64::from(a) / 100.0, f64::from(b) / 100.0, None).unwrap())
+}
+
+struct Model {
+    col: Collection,
+    at: BTreeMap<u16, (u16, u16)>,
+    /// Ids inserted, changed or deleted since the walk started.
+    touched: BTreeSet<u16>,
+    ever: BTreeSet<u16>,
+}
+
+impl Model {
+    fn apply(&mut self, op: &Op) {
+        let id = |i: u16| format!("o{i}");
+        match *op {
+            Op::Set(i, a, b) => {
+                self.col.set(&id(i), point(a, b));
+                self.touched.insert(i);
+                self.ever.insert(i);
+                self.at.insert(i, (a, b));
+            }
+            Op::Del(i) => {
+                self.col.remove(&id(i));
+                self.touched.insert(i);
+                self.at.remove(&i);
+            }
+            Op::Clear(a) => {
+                let gone: Vec<u16> = self
+                    .at
+                    .iter()
+                    .filter(|(_, p)| p.0 >= a && p.0 < a + 50)
+                    .map(|(i, _)| *i)
+                    .collect();
+                for i in gone {
+                    self.apply(&Op::Del(i));
+                }
+            }
+            Op::Reinsert(i) | Op::Touch(i) => {
+                let Some(&(a, b)) = self.at.get(&i) else {
+                    return;
+                };
+                if matches!(op, Op::Reinsert(_)) {
+                    self.col.remove(&id(i));
+                    self.touched.insert(i);
+                    let filler = 10_000 + i;
+                    if self.at.insert(filler, (a, b)).is_none() {
+                        self.col.set(&id(filler), point(a, b));
+                        self.ever.insert(filler);
+                        self.touched.insert(filler);
+                    }
+                }
+                self.col.set(&id(i), point(a, b));
+            }
+        }
+    }
+}
+
+const RECT: Rect = Rect {
+    min_lat: 0.5,
+    min_lon: 0.5,
+    max_lat: 3.0,
+    max_lon: 2.5,
+};
+
+fn inside(&(a, b): &(u16, u16)) -> bool {
+    let (lat, lon) = (f64::from(a) / 100.0, f64::from(b) / 100.0);
+    (RECT.min_lat..=RECT.max_lat).contains(&lat) && (RECT.min_lon..=RECT.max_lon).contains(&lon)
+}
+
+/// Every id a walk yields, in order, with `between(step)` run between steps.
+fn walk(col: &mut Model, budget: usize, mut between: impl FnMut(&mut Model, usize)) -> Vec<u16> {
+    let mut w = col.col.area_walk(&RECT);
+    let mut got = Vec::new();
+    for step in 0.. {
+        let s = col.col.area_walk_step(&mut w, budget, |id, _| {
+            got.push(id[1..].parse().unwrap());
+            ControlFlow::Continue(())
+        });
+        assert_ne!(s, Step::Lost);
+        if s == Step::Done {
+            break;
+        }
+        between(col, step);
+    }
+    got
+}
+
+fn loaded(n: u16) -> Model {
+    let mut m = Model {
+        col: Collection::new(false),
+        at: BTreeMap::new(),
+        touched: BTreeSet::new(),
+        ever: BTreeSet::new(),
+    };
+    for i in 0..n {
+        m.apply(&Op::Set(i, (i * 37) % 400, (i * 91) % 400));
+    }
+    m.touched.clear();
+    m
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn a_stepped_walk_keeps_its_guarantee(
+        n in 50u16..600,
+        budget in 1usize..80,
+        ops in prop::collection::vec(prop::collection::vec(op(700), 0..30), 0..60),
+    ) {
+        let mut m = loaded(n);
+        let start = m.at.clone();
+        let got = walk(&mut m, budget, |m, step| {
+            for op in ops.get(step).into_iter().flatten() {
+                m.apply(op);
+            }
+        });
+        let mut seen = BTreeSet::new();
+        for id in &got {
+            prop_assert!(seen.insert(*id), "{id} yielded twice");
+            prop_assert!(m.ever.contains(id), "{id} never existed");
+        }
+        for (id, p) in &start {
+            if inside(p) && !m.touched.contains(id) {
+                prop_assert!(seen.contains(id), "unchanged {id} at {p:?} missed");
+            }
+        }
+    }
+
+    #[test]
+    fn without_writes_a_stepped_walk_is_the_one_step_order(n in 1u16..800, budget in 1usize..100) {
+        let mut m = loaded(n);
+        let whole: Vec<u16> = m
+            .col
+            .intersecting(&RECT)
+            .map(|(id, _)| id[1..].parse().unwrap())
+            .collect();
+        prop_assert_eq!(walk(&mut m, budget, |_, _| {}), whole);
+    }
+}
+
+#[test]
+fn too_many_inserts_between_steps_lose_the_walk() {
+    let mut m = loaded(500);
+    let mut w = m.col.area_walk(&RECT);
+    let step = m
+        .col
+        .area_walk_step(&mut w, 1, |_, _| ControlFlow::Continue(()));
+    assert_eq!(step, Step::More);
+    for i in 0..=ALLOC_LOG as u16 {
+        m.col.set(&format!("new{i}"), point(100, 100));
+    }
+    let step = m
+        .col
+        .area_walk_step(&mut w, 1, |_, _| ControlFlow::Continue(()));
+    assert_eq!(step, Step::Lost);
+}

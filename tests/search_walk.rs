@@ -1,0 +1,270 @@
+//! Searches walked in several read-lock holds (`search-walk-batch`): with no writes the
+//! replies (RESP and JSON) are byte for byte those of a one-hold walk, CURSOR pages are the
+//! same, and INFO counts the holds; with a writer on another connection, the writer is not
+//! held up and the walk keeps its guarantee (objects unchanged throughout all reported, no
+//! id twice).
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn id(i: usize) -> String {
+    format!("p{i:05}")
+}
+
+fn pos(i: usize) -> (String, String) {
+    let lat = 10.0 + (i % 150) as f64 * 0.01;
+    let lon = 20.0 + (i / 150) as f64 * 0.01;
+    (format!("{lat:.2}"), format!("{lon:.2}"))
+}
+
+/// SETs `n` points (ids `p00000…`, a `speed` field) in one pipelined write.
+fn load(s: &TestServer, n: usize) {
+    let mut conn = s.connect();
+    let mut req = Vec::new();
+    for i in 0..n {
+        let (la, lo) = pos(i);
+        let speed = (i % 7).to_string();
+        let args = [
+            "SET",
+            "big",
+            &id(i),
+            "FIELD",
+            "speed",
+            &speed,
+            "POINT",
+            &la,
+            &lo,
+        ];
+        req.extend_from_slice(&resp_encode(&args));
+    }
+    conn.write_all(&req).unwrap();
+    let want = b"+OK\r\n".len() * n;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    while got.len() < want {
+        let k = conn.read(&mut buf).expect("load replies");
+        assert!(k > 0, "closed while loading");
+        got.extend_from_slice(&buf[..k]);
+    }
+    assert_eq!(got, b"+OK\r\n".repeat(n));
+}
+
+fn info_stat(c: &mut WireConn, name: &str) -> u64 {
+    let text = c.cmd(&["INFO", "stats"]);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("INFO stats has no {name}: {text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn queries() -> Vec<Vec<&'static str>> {
+    let q = |s: &'static str| s.split(' ').collect::<Vec<_>>();
+    vec![
+        q("SCAN big LIMIT 100000"),
+        q("SCAN big DESC LIMIT 100000 IDS"),
+        q("SCAN big COUNT"),
+        q("SCAN big WHERE speed 999 999 COUNT"),
+        q("SCAN big MATCH p0*5 LIMIT 100000 POINTS"),
+        q("SCAN big WHERE speed 2 3 LIMIT 777 IDS"),
+        q("SCAN big"),
+        q("WITHIN big LIMIT 100000 IDS BOUNDS -90 -180 90 180"),
+        q("WITHIN big LIMIT 100000 BOUNDS 10.3 20.2 11.1 20.5"),
+        q("WITHIN big WHERE speed 999 999 COUNT BOUNDS -90 -180 90 180"),
+        q("WITHIN big COUNT CIRCLE 10.5 20.1 20000"),
+        q("INTERSECTS big LIMIT 100000 POINTS BOUNDS 10 20 12 22"),
+        q("INTERSECTS big LIMIT 1234 HASHES 7 BOUNDS 10 20 12 22"),
+        q("INTERSECTS big BOUNDS 10 20 12 22"),
+    ]
+}
+
+/// `query` without its LIMIT, with `opts` inserted after the key.
+fn with_opts(query: &[&str], opts: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = query[..2].iter().map(|s| s.to_string()).collect();
+    v.extend(opts.iter().cloned());
+    let mut rest = query[2..].iter();
+    while let Some(word) = rest.next() {
+        if *word == "LIMIT" {
+            rest.next();
+        } else {
+            v.push(word.to_string());
+        }
+    }
+    v
+}
+
+/// Every query's reply in RESP and JSON, and the ids of its walk paged by CURSOR.
+fn replies(s: &TestServer) -> Vec<String> {
+    let mut r = s.wire();
+    let mut js = s.wire_json();
+    let mut out = Vec::new();
+    for q in queries() {
+        out.push(r.cmd(&q));
+        out.push(js.json(&q));
+        if q.contains(&"COUNT") {
+            continue;
+        }
+        let mut cursor = 0u64;
+        loop {
+            let opts = [
+                "CURSOR".into(),
+                cursor.to_string(),
+                "LIMIT".into(),
+                "333".into(),
+            ];
+            let page = with_opts(&q, &opts);
+            let page: Vec<&str> = page.iter().map(String::as_str).collect();
+            let reply = r.cmd(&page);
+            let second = reply
+                .lines()
+                .nth(1)
+                .unwrap_or_else(|| panic!("{page:?}: {reply}"));
+            cursor = second[1..].parse().unwrap();
+            out.push(reply);
+            if cursor == 0 {
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn walks_in_many_holds_give_the_one_hold_replies() {
+    let s = TestServer::start();
+    load(&s, 6000);
+    let mut c = s.wire();
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "search-walk-batch"]),
+        arr(&[b("search-walk-batch"), b("4096")])
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "search-walk-batch", "1000000000"]),
+        OK
+    );
+    let one_hold = replies(&s);
+    assert_eq!(info_stat(&mut c, "walk_holds"), 0);
+    for batch in ["7", "4096", "1"] {
+        assert_eq!(c.cmd(&["CONFIG", "SET", "search-walk-batch", batch]), OK);
+        let before = info_stat(&mut c, "walk_holds");
+        let many = replies(&s);
+        assert_eq!(many.len(), one_hold.len());
+        for (i, (a, b)) in many.iter().zip(&one_hold).enumerate() {
+            assert!(
+                a == b,
+                "batch {batch}: reply {i} differs: {a:.300} vs {b:.300}"
+            );
+        }
+        let holds = info_stat(&mut c, "walk_holds") - before;
+        // 4096: only the walks over more than 4096 entries take a second hold.
+        let least = if batch == "4096" { 10 } else { 6000 / 32 };
+        assert!(holds > least, "batch {batch}: {holds} holds");
+    }
+    assert_eq!(info_stat(&mut c, "walk_restarts"), 0);
+    // The whole world, counted: every object, in one reply.
+    let all = c.cmd(&[
+        "WITHIN", "big", "COUNT", "BOUNDS", "-90", "-180", "90", "180",
+    ]);
+    assert_eq!(all, int(6000));
+}
+
+/// The ids of a RESP `IDS` search reply, in order.
+fn ids_of(reply: &str) -> Vec<String> {
+    reply
+        .lines()
+        .skip(3)
+        .filter(|l| !l.starts_with(['$', '*', ':']))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn a_writer_goes_on_during_a_long_walk_and_the_walk_keeps_its_guarantee() {
+    let s = TestServer::start();
+    let n = 30_000;
+    load(&s, n);
+    let mut c = s.wire();
+    assert_eq!(c.cmd(&["CONFIG", "SET", "search-walk-batch", "64"]), OK);
+    let stop = Arc::new(AtomicBool::new(false));
+    // The writer moves every 10th object, deletes and re-inserts every 10th + 1, and adds
+    // and deletes objects of its own; the rest never change.
+    let writer = {
+        let stop = stop.clone();
+        let mut con = s.redis();
+        std::thread::spawn(move || {
+            let (mut ops, mut worst) = (0u64, Duration::ZERO);
+            let mut k = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let i = (k * 7919) % n;
+                let (la, lo) = pos((i * 13) % n);
+                let started = Instant::now();
+                let moved = id(i - i % 10);
+                q(&mut con, &["SET", "big", &moved, "POINT", &la, &lo]);
+                let again = id(i - i % 10 + 1);
+                q(&mut con, &["DEL", "big", &again]);
+                q(&mut con, &["SET", "big", &again, "POINT", &la, &lo]);
+                let own = format!("w{k}");
+                q(&mut con, &["SET", "big", &own, "POINT", &la, &lo]);
+                if k.is_multiple_of(2) {
+                    q(&mut con, &["DEL", "big", &format!("w{}", k / 2)]);
+                }
+                worst = worst.max(started.elapsed());
+                ops += 5;
+                k += 1;
+            }
+            (ops, worst)
+        })
+    };
+    let searches = [
+        vec![
+            "WITHIN", "big", "LIMIT", "1000000", "IDS", "BOUNDS", "-90", "-180", "90", "180",
+        ],
+        vec![
+            "INTERSECTS",
+            "big",
+            "LIMIT",
+            "1000000",
+            "IDS",
+            "BOUNDS",
+            "10",
+            "20",
+            "12",
+            "22",
+        ],
+        vec!["SCAN", "big", "LIMIT", "1000000", "IDS"],
+        vec!["SCAN", "big", "DESC", "LIMIT", "1000000", "IDS"],
+    ];
+    let holds_before = info_stat(&mut c, "walk_holds");
+    for round in 0..3 {
+        for search in &searches {
+            let reply = c.cmd(search);
+            let ids = ids_of(&reply);
+            let mut seen = HashSet::new();
+            for i in &ids {
+                assert!(seen.insert(i.as_str()), "{search:?}: {i} twice");
+            }
+            for i in (0..n).filter(|i| i % 10 >= 2) {
+                assert!(
+                    seen.contains(id(i).as_str()),
+                    "{search:?} {round}: {} missed",
+                    id(i)
+                );
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (ops, worst) = writer.join().unwrap();
+    assert!(ops > 100, "the writer did {ops} writes");
+    assert!(worst < Duration::from_secs(1), "a write waited {worst:?}");
+    assert!(info_stat(&mut c, "walk_holds") - holds_before > 3 * 4 * n as u64 / 64 / 2);
+}
