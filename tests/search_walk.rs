@@ -26,9 +26,7 @@ fn pos(i: usize) -> (String, String) {
 
 /// SETs `n` points (ids `p00000…`, a `speed` field) in one pipelined write.
 fn load(s: &TestServer, n: usize) {
-    let mut conn = s.connect();
-    let mut req = Vec::new();
-    for i in 0..n {
+    let reqs = (0..n).map(|i| {
         let (la, lo) = pos(i);
         let speed = (i % 7).to_string();
         let args = [
@@ -42,8 +40,24 @@ fn load(s: &TestServer, n: usize) {
             &la,
             &lo,
         ];
-        req.extend_from_slice(&resp_encode(&args));
-    }
+        resp_encode(&args)
+    });
+    pipeline_ok(s, reqs.collect(), n);
+}
+
+/// SETs `n` STRING objects (ids `s00000…`, 50 distinct values, so the value order has ties).
+fn load_strings(s: &TestServer, n: usize) {
+    let reqs = (0..n).map(|i| {
+        let (sid, value) = (format!("s{i:05}"), format!("v{:02}", (i * 7) % 50));
+        resp_encode(&["SET", "big", &sid, "STRING", &value])
+    });
+    pipeline_ok(s, reqs.collect(), n);
+}
+
+/// Sends `reqs` in one write and checks that all `n` answer OK.
+fn pipeline_ok(s: &TestServer, reqs: Vec<Vec<u8>>, n: usize) {
+    let mut conn = s.connect();
+    let req = reqs.concat();
     conn.write_all(&req).unwrap();
     let want = b"+OK\r\n".len() * n;
     let mut got = Vec::new();
@@ -85,6 +99,10 @@ fn queries() -> Vec<Vec<&'static str>> {
         q("INTERSECTS big LIMIT 100000 POINTS BOUNDS 10 20 12 22"),
         q("INTERSECTS big LIMIT 1234 HASHES 7 BOUNDS 10 20 12 22"),
         q("INTERSECTS big BOUNDS 10 20 12 22"),
+        q("SEARCH big LIMIT 100000"),
+        q("SEARCH big DESC LIMIT 100000 IDS"),
+        q("SEARCH big MATCH v1* COUNT"),
+        q("SEARCH big MATCH v2* DESC LIMIT 777 IDS"),
     ]
 }
 
@@ -143,6 +161,7 @@ fn replies(s: &TestServer) -> Vec<String> {
 fn walks_in_many_holds_give_the_one_hold_replies() {
     let s = TestServer::start();
     load(&s, 6000);
+    load_strings(&s, 3000);
     let mut c = s.wire();
     assert_eq!(
         c.cmd(&["CONFIG", "GET", "search-walk-batch"]),

@@ -276,7 +276,7 @@ pub fn handler(name: &str) -> Option<Handler> {
         "BOUNDS" => Read(keys_read::bounds),
         "STATS" => Read(keys_read::stats),
         "SCAN" => Walk(scan::scan),
-        "SEARCH" => Read(scan::search),
+        "SEARCH" => Walk(scan::search),
         "TEST" => Read(areatest::test),
         "NEARBY" => Read(search::nearby),
         "WITHIN" => Walk(search::within),

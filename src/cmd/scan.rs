@@ -493,7 +493,7 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Wal
 
 /// SEARCH key [opts] [ASC|DESC] [COUNT|IDS|OBJECTS]: the STRING objects in value order (ties
 /// by id), MATCH applied to the value.
-pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
+pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Walked> {
     let key = a.next_str()?;
     let mut opts = SearchOpts {
         match_values: true,
@@ -517,12 +517,12 @@ pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<R
     let col = db.get(key);
     let w = ResultWriter::new(&opts, key, col, ctx);
     let Some(col) = col else {
-        return w.finish(0, ctx.host);
+        return Ok(Walked::Done(w.finish(0, ctx.host)?));
     };
     // The collection keeps its STRING objects ordered by (value, id): ids are unique, so
-    // that is a total order and cursors are stable.
-    let hits = col.iter_values(opts.desc).map(|(id, o)| (id, o, None));
-    collect(w, &opts, hits, ctx)
+    // that is a total order, cursors are stable and a walk resumes after its last key.
+    let order = Order::Values(crate::store::walk::ValueWalk::new(opts.desc));
+    super::walk::start(col, opts, w, order, ctx)
 }
 
 /// Applies the cursor, expiry, MATCH/WHERE and the limit to a search's hits (in the order the

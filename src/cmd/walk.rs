@@ -1,4 +1,4 @@
-//! The walk of SCAN, WITHIN and INTERSECTS in steps of at most `search-walk-batch` walked
+//! The walk of SCAN, SEARCH, WITHIN and INTERSECTS in steps of at most `search-walk-batch` walked
 //! entries (objects for SCAN, index entries for the area searches; hits or not), so that
 //! exec can release the read lock between steps: a walk that fits one step answers
 //! [`Walked::Done`] in the same single hold as always; a longer one answers
@@ -7,7 +7,9 @@
 //! The hits of every step go to the same [`ResultWriter`] (first batch rendered, the rest kept
 //! as `HitRef`s and streamed afterwards), and CURSOR/LIMIT count walked hits across steps, so
 //! with no concurrent writes the reply and its cursor are those of a one-step walk.
-//! SCAN resumes strictly after (ASC) or before (DESC) the last id it walked: exact. The area
+//! SCAN resumes strictly after (ASC) or before (DESC) the last id it walked: exact. SEARCH
+//! resumes after the last (value, id) it walked, with the area walks' guarantee (a value can
+//! change and move an object past that point). The area
 //! searches resume a [`crate::store::walk::AreaWalk`], whose guarantee (objects present and
 //! unchanged throughout yielded exactly once, nothing twice) is stated in `store/walk.rs`; a
 //! walk that cannot keep it starts over in one step. A walk whose key was dropped or
@@ -20,7 +22,7 @@ use super::ReadCtx;
 use crate::error::CmdResult;
 use crate::geo::Area;
 use crate::protocol::Reply;
-use crate::store::walk::{AreaWalk, Step};
+use crate::store::walk::{AreaWalk, Step, ValueWalk};
 use crate::store::{Collection, Db, ObjRef};
 
 /// What a walk step produced.
@@ -37,6 +39,8 @@ pub type SearchWalk = Walk<'static>;
 pub enum Order {
     /// Id order; `after` is the last id walked.
     Scan { desc: bool, after: Option<String> },
+    /// The STRING objects in (value, id) order.
+    Values(ValueWalk),
     /// The objects whose box meets the area's, tested exactly.
     Area {
         area: Area,
@@ -163,6 +167,9 @@ impl<'k> Walk<'k> {
             Order::Scan { desc, after } => scan_step(col, *desc, after, budget, |id, o| {
                 sink.offer(opts, id, o, now)
             }),
+            Order::Values(walk) => {
+                col.value_walk_step(walk, budget, |id, o| sink.offer(opts, id, o, now))
+            }
             Order::Area { area, within, walk } => {
                 let walk = walk.get_or_insert_with(|| col.area_walk(&area.bbox()));
                 col.area_walk_step(walk, budget, |id, o| {
@@ -187,6 +194,7 @@ impl<'k> Walk<'k> {
         self.sink.more = false;
         match &mut self.order {
             Order::Scan { after, .. } => *after = None,
+            Order::Values(walk) => *walk = ValueWalk::new(walk.rev()),
             Order::Area { walk, .. } => *walk = None,
         }
     }

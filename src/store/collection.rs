@@ -412,18 +412,34 @@ impl Collection {
         self.ordered(before, true).map(|h| self.entry(h))
     }
 
-    /// The STRING objects by value (ties by id), ascending or descending (`rev`); during a
-    /// bulk load (no value order yet) sorted on demand.
-    pub fn iter_values(&self, rev: bool) -> impl Iterator<Item = (&str, ObjRef<'_>)> + '_ {
+    /// The STRING objects by value (ties by id), ascending or descending (`rev`), starting
+    /// after (or, `rev`, before) the object with value and id `from`, exclusive.
+    pub fn iter_values<'a>(
+        &'a self,
+        rev: bool,
+        from: Option<(&str, &str)>,
+    ) -> impl Iterator<Item = (&'a str, ObjRef<'a>)> + 'a {
+        self.value_handles(rev, from).map(|h| self.entry(h))
+    }
+
+    /// The handles of [`Collection::iter_values`]; during a bulk load (no value order yet)
+    /// sorted on demand.
+    pub(super) fn value_handles<'a>(
+        &'a self,
+        rev: bool,
+        from: Option<(&str, &str)>,
+    ) -> Box<dyn Iterator<Item = u32> + 'a> {
         let slab = &self.slab;
         let key = move |x: u32| value_key(slab, x);
-        let handles: Box<dyn Iterator<Item = u32> + '_> = match (self.d.deferred, rev) {
-            (false, false) => Box::new(self.values.iter_after(None, key)),
-            (false, true) => Box::new(self.values.iter_before(None, key)),
+        let from = from.map(|(v, id)| (v.as_bytes(), id.as_bytes()));
+        match (self.d.deferred, rev) {
+            (false, false) => Box::new(self.values.iter_after(from, key)),
+            (false, true) => Box::new(self.values.iter_before(from, key)),
             (true, _) => {
                 let mut all: Vec<u32> = slab
                     .handles()
                     .filter(|&h| string_value(&slab.get(h).data).is_some())
+                    .filter(|&h| from.is_none_or(|f| (key(h) > f) != rev && key(h) != f))
                     .collect();
                 all.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
                 if rev {
@@ -431,8 +447,7 @@ impl Collection {
                 }
                 Box::new(all.into_iter())
             }
-        };
-        handles.map(|h| self.entry(h))
+        }
     }
 
     /// Objects whose bounding box may intersect `rect` (candidates for an exact test).

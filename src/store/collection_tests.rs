@@ -119,16 +119,17 @@ fn check(c: &Collection, model: &std::collections::BTreeMap<String, Object>) {
         .collect();
     by_value.sort_unstable();
     let values: Vec<(&str, &str)> = c
-        .iter_values(false)
+        .iter_values(false, None)
         .map(|(id, o)| (o.as_str().unwrap(), id))
         .collect();
     assert_eq!(values, by_value);
     let mut rev: Vec<(&str, &str)> = c
-        .iter_values(true)
+        .iter_values(true, None)
         .map(|(id, o)| (o.as_str().unwrap(), id))
         .collect();
     rev.reverse();
     assert_eq!(rev, by_value);
+    check_values_from(c, &by_value);
     let expiring = c
         .iter_from(None)
         .filter(|(_, o)| o.expires_at_ms() != 0)
@@ -152,6 +153,26 @@ fn check(c: &Collection, model: &std::collections::BTreeMap<String, Object>) {
             .filter_map(|(_, o)| o.bbox())
             .reduce(|a, b| a.union(&b));
         assert_eq!(Some(b), exact);
+    }
+}
+
+/// The value order resumed from every (value, id) it holds, and from keys it does not.
+fn check_values_from(c: &Collection, by_value: &[(&str, &str)]) {
+    let probes = by_value
+        .iter()
+        .copied()
+        .chain([("v1", "~"), ("", ""), ("v9", "")]);
+    for probe in probes {
+        let walk = |rev| -> Vec<(&str, &str)> {
+            c.iter_values(rev, Some(probe))
+                .map(|(id, o)| (o.as_str().unwrap(), id))
+                .collect()
+        };
+        let after: Vec<_> = by_value.iter().copied().filter(|&k| k > probe).collect();
+        let mut before: Vec<_> = by_value.iter().copied().filter(|&k| k < probe).collect();
+        before.reverse();
+        assert_eq!(walk(false), after, "after {probe:?}");
+        assert_eq!(walk(true), before, "before {probe:?}");
     }
 }
 
@@ -186,9 +207,14 @@ proptest! {
             bulk.set(id, o.to_object());
         }
         let during: Vec<&str> = bulk.iter_from(None).map(|(id, _)| id).collect();
-        let values_during: Vec<&str> = bulk.iter_values(false).map(|(id, _)| id).collect();
-        let values: Vec<&str> = c.iter_values(false).map(|(id, _)| id).collect();
+        let values_during: Vec<&str> = bulk.iter_values(false, None).map(|(id, _)| id).collect();
+        let values: Vec<&str> = c.iter_values(false, None).map(|(id, _)| id).collect();
         prop_assert_eq!(values_during, values);
+        let by_value: Vec<(&str, &str)> = c
+            .iter_values(false, None)
+            .map(|(id, o)| (o.as_str().unwrap(), id))
+            .collect();
+        check_values_from(&bulk, &by_value);
         prop_assert_eq!(during, model.keys().map(String::as_str).collect::<Vec<_>>());
         bulk.build_index();
         check(&bulk, &model);

@@ -1,13 +1,15 @@
-//! Resumable area walks over a collection: the objects whose box meets a rectangle, a
-//! bounded number of index entries per step, with the collection free to change between
-//! steps (exec releases the read lock in between). SCAN needs nothing of this: it resumes
-//! after the last id it walked (`Collection::iter_from`), which is exact.
+//! Resumable walks over a collection, a bounded number of entries per step, with the
+//! collection free to change between steps (exec releases the read lock in between): area
+//! walks (the objects whose box meets a rectangle, by index page) and value walks (the STRING
+//! objects in (value, id) order, for SEARCH). SCAN needs nothing of this: it resumes after
+//! the last id it walked (`Collection::iter_from`), which is exact, since an id cannot move.
 //!
 //! **Guarantee:** an object present and unchanged for the whole walk is yielded exactly once;
 //! an object inserted, changed or deleted during the walk may or may not be yielded, and no
 //! handle, and no id, is yielded twice. How:
 //! - the page walk (`index_walk.rs`) yields every entry that stays put or is moved by a split
-//!   at least once;
+//!   at least once; the value walk resumes after the last (value, id) it walked, where an
+//!   unchanged object keeps its place;
 //! - from the second step on, a visited bitset over handles (one bit per slab slot, allocated
 //!   only once a walk needs a second step) drops repeats;
 //! - an id keeps its handle while it exists (SET of an existing id replaces the slot's data in
@@ -145,6 +147,93 @@ impl Collection {
         if w.visited.is_none() {
             let mut v = Bitset::with_span(self.handle_span());
             self.index().walked_handles(&w.pages, |h| {
+                v.test_and_set(h);
+            });
+            w.visited = Some(v);
+            allocs.wanted.store(true, Ordering::Relaxed);
+        }
+        w.allocs_seen = allocs.count;
+        Step::More
+    }
+}
+
+/// Where a walk of the STRING objects in (value, id) order stands (SEARCH). It resumes after
+/// the last key it walked; an object whose value changes keeps its handle and can move past
+/// that key, so from the second step on the same visited bitset and allocation log as an
+/// area walk keep the guarantee of the module doc.
+#[derive(Debug, Clone)]
+pub struct ValueWalk {
+    rev: bool,
+    /// The last (value, id) walked.
+    after: Option<(String, String)>,
+    visited: Option<Bitset>,
+    allocs_seen: u64,
+}
+
+impl ValueWalk {
+    pub fn rev(&self) -> bool {
+        self.rev
+    }
+
+    pub fn new(rev: bool) -> ValueWalk {
+        ValueWalk {
+            rev,
+            after: None,
+            visited: None,
+            allocs_seen: 0,
+        }
+    }
+}
+
+impl Collection {
+    /// Walks up to `budget` STRING objects in (value, id) order after the last one walked,
+    /// calling `f` for each not yielded before (see the module doc).
+    pub fn value_walk_step<'a>(
+        &'a self,
+        w: &mut ValueWalk,
+        budget: usize,
+        mut f: impl FnMut(&'a str, ObjRef<'a>) -> ControlFlow<()>,
+    ) -> Step {
+        let allocs = self.alloc_log();
+        if let Some(visited) = &mut w.visited {
+            let Some(fresh) = allocs.since(w.allocs_seen) else {
+                return Step::Lost;
+            };
+            fresh.for_each(|h| {
+                visited.test_and_set(h);
+            });
+        }
+        let from = w.after.take();
+        let from_ref = from.as_ref().map(|(v, id)| (v.as_str(), id.as_str()));
+        // The first step's handles, to mark as visited if the walk goes on.
+        let mut first_step = Vec::new();
+        let mut walked = 0;
+        let mut handles = self.value_handles(w.rev, from_ref).peekable();
+        while let Some(h) = handles.next() {
+            let (id, obj) = self.entry(h);
+            walked += 1;
+            w.after = Some((obj.as_str().unwrap_or_default().into(), id.into()));
+            let seen = match &mut w.visited {
+                Some(v) => v.test_and_set(h),
+                None => {
+                    first_step.push(h);
+                    false
+                }
+            };
+            if !seen && f(id, obj).is_break() {
+                return Step::Done;
+            }
+            if walked == budget {
+                break;
+            }
+        }
+        if handles.peek().is_none() {
+            return Step::Done;
+        }
+        if w.visited.is_none() {
+            // Everything walked so far is this step's handles.
+            let mut v = Bitset::with_span(self.handle_span());
+            first_step.iter().for_each(|&h| {
                 v.test_and_set(h);
             });
             w.visited = Some(v);

@@ -1,5 +1,6 @@
-//! The area walk's guarantee against a brute-force model: a walk in tiny steps interleaved
-//! with inserts, moves (which split pages), re-inserts, deletes and unchanged re-SETs.
+//! The area and value walks' guarantee against a brute-force model: walks in tiny steps
+//! interleaved with inserts, moves (which split pages or change a value), re-inserts, deletes
+//! and unchanged re-SETs.
 
 use super::*;
 use crate::geo::Geometry;
@@ -191,4 +192,139 @@ fn too_many_inserts_between_steps_lose_the_walk() {
         .col
         .area_walk_step(&mut w, 1, |_, _| ControlFlow::Continue(()));
     assert_eq!(step, Step::Lost);
+}
+
+/// Writes between the steps of a value walk (SEARCH), on STRING objects `s{i}`.
+#[derive(Debug, Clone)]
+enum ValueOp {
+    /// SET a value: an existing object moves in the order (maybe past the walk).
+    Set(u16, u8),
+    Del(u16),
+    /// DEL, SET a new filler id (it takes the freed handle), SET the id again: the id comes
+    /// back under another handle.
+    Reinsert(u16),
+}
+
+fn value_op(ids: u16) -> impl Strategy<Value = ValueOp> {
+    prop_oneof![
+        3 => (0..ids, 0u8..20).prop_map(|(i, v)| ValueOp::Set(i, v)),
+        1 => (0..ids).prop_map(ValueOp::Del),
+        1 => (0..ids).prop_map(ValueOp::Reinsert),
+    ]
+}
+
+struct Strings {
+    col: Collection,
+    value: BTreeMap<u16, u8>,
+    touched: BTreeSet<u16>,
+    ever: BTreeSet<u16>,
+}
+
+impl Strings {
+    fn set(&mut self, i: u16, v: u8) {
+        self.col
+            .set(&format!("s{i}"), Object::string(&format!("v{v:02}")));
+        self.value.insert(i, v);
+        self.ever.insert(i);
+        self.touched.insert(i);
+    }
+
+    fn apply(&mut self, op: &ValueOp) {
+        match *op {
+            ValueOp::Set(i, v) => self.set(i, v),
+            ValueOp::Del(i) => {
+                self.col.remove(&format!("s{i}"));
+                self.value.remove(&i);
+                self.touched.insert(i);
+            }
+            ValueOp::Reinsert(i) => {
+                let Some(&v) = self.value.get(&i) else {
+                    return;
+                };
+                self.apply(&ValueOp::Del(i));
+                self.set(10_000 + i, v);
+                self.set(i, v);
+            }
+        }
+    }
+}
+
+/// Every id a value walk yields, in order, with `between(step)` run between steps.
+fn value_walk(
+    m: &mut Strings,
+    rev: bool,
+    budget: usize,
+    mut between: impl FnMut(&mut Strings, usize),
+) -> Vec<u16> {
+    let mut w = ValueWalk::new(rev);
+    let mut got = Vec::new();
+    for step in 0.. {
+        let s = m.col.value_walk_step(&mut w, budget, |id, _| {
+            got.push(id[1..].parse().unwrap());
+            ControlFlow::Continue(())
+        });
+        assert_ne!(s, Step::Lost);
+        if s == Step::Done {
+            break;
+        }
+        between(m, step);
+    }
+    got
+}
+
+fn strings(n: u16) -> Strings {
+    let mut m = Strings {
+        col: Collection::new(false),
+        value: BTreeMap::new(),
+        touched: BTreeSet::new(),
+        ever: BTreeSet::new(),
+    };
+    for i in 0..n {
+        m.set(i, ((i * 7) % 20) as u8);
+    }
+    m.touched.clear();
+    m
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn a_stepped_value_walk_keeps_its_guarantee(
+        n in 1u16..300,
+        rev: bool,
+        budget in 1usize..40,
+        ops in prop::collection::vec(prop::collection::vec(value_op(350), 0..20), 0..40),
+    ) {
+        let mut m = strings(n);
+        let start: Vec<u16> = m.value.keys().copied().collect();
+        let got = value_walk(&mut m, rev, budget, |m, step| {
+            for op in ops.get(step).into_iter().flatten() {
+                m.apply(op);
+            }
+        });
+        let mut seen = BTreeSet::new();
+        for id in &got {
+            prop_assert!(seen.insert(*id), "{id} yielded twice");
+            prop_assert!(m.ever.contains(id), "{id} never existed");
+        }
+        for id in start.iter().filter(|id| !m.touched.contains(id)) {
+            prop_assert!(seen.contains(id), "unchanged {id} missed");
+        }
+    }
+
+    #[test]
+    fn without_writes_a_stepped_value_walk_is_the_value_order(
+        n in 1u16..300,
+        rev: bool,
+        budget in 1usize..50,
+    ) {
+        let mut m = strings(n);
+        let whole: Vec<u16> = m
+            .col
+            .iter_values(rev, None)
+            .map(|(id, _)| id[1..].parse().unwrap())
+            .collect();
+        prop_assert_eq!(value_walk(&mut m, rev, budget, |_, _| {}), whole);
+    }
 }
