@@ -209,7 +209,7 @@ impl Collection {
         let mut first_step = Vec::new();
         let mut walked = 0;
         let mut handles = self.value_handles(w.rev, from_ref).peekable();
-        while let Some(h) = handles.next() {
+        for h in handles.by_ref() {
             let (id, obj) = self.entry(h);
             walked += 1;
             w.after = Some((obj.as_str().unwrap_or_default().into(), id.into()));
