@@ -86,13 +86,54 @@ impl Bitset {
     }
 }
 
+/// The handles a walk must not yield again, kept from the end of its first step on (a walk
+/// done in one step needs none): those it walked, and those allocated since it started.
+#[derive(Debug, Default, Clone)]
+struct Visited {
+    seen: Option<Bitset>,
+    allocs_seen: u64,
+}
+
+impl Visited {
+    /// At the start of a step: marks the handles allocated since the last one. False when
+    /// the log no longer reaches back that far (the walk is lost).
+    fn catch_up(&mut self, allocs: &AllocLog) -> bool {
+        let Some(seen) = &mut self.seen else {
+            return true;
+        };
+        let Some(fresh) = allocs.since(self.allocs_seen) else {
+            return false;
+        };
+        fresh.for_each(|h| {
+            seen.test_and_set(h);
+        });
+        true
+    }
+
+    /// True when `h` was walked before; marks it. Always false during the first step.
+    fn test_and_set(&mut self, h: u32) -> bool {
+        self.seen.as_mut().is_some_and(|v| v.test_and_set(h))
+    }
+
+    /// At the end of a step the walk goes on from: the first time, starts the bitset with
+    /// the handles `first_step` marks (everything walked so far) and asks for the log.
+    fn step_ends(&mut self, col: &Collection, first_step: impl FnOnce(&mut Bitset)) {
+        let allocs = col.alloc_log();
+        if self.seen.is_none() {
+            let mut v = Bitset::with_span(col.handle_span());
+            first_step(&mut v);
+            self.seen = Some(v);
+            allocs.wanted.store(true, Ordering::Relaxed);
+        }
+        self.allocs_seen = allocs.count;
+    }
+}
+
 /// Where an area walk stands.
 #[derive(Debug, Clone)]
 pub struct AreaWalk {
     pages: PageWalk,
-    /// Present from the end of the first step of a walk that needs more.
-    visited: Option<Bitset>,
-    allocs_seen: u64,
+    visited: Visited,
 }
 
 /// What a step did.
@@ -111,8 +152,7 @@ impl Collection {
     pub fn area_walk(&self, rect: &Rect) -> AreaWalk {
         AreaWalk {
             pages: self.index().page_walk(rect),
-            visited: None,
-            allocs_seen: 0,
+            visited: Visited::default(),
         }
     }
 
@@ -124,18 +164,12 @@ impl Collection {
         budget: usize,
         mut f: impl FnMut(&'a str, ObjRef<'a>) -> ControlFlow<()>,
     ) -> Step {
-        let allocs = self.alloc_log();
-        if let Some(visited) = &mut w.visited {
-            let Some(fresh) = allocs.since(w.allocs_seen) else {
-                return Step::Lost;
-            };
-            fresh.for_each(|h| {
-                visited.test_and_set(h);
-            });
+        if !w.visited.catch_up(self.alloc_log()) {
+            return Step::Lost;
         }
         let visited = &mut w.visited;
         let done = self.index().walk_step(&mut w.pages, budget, |h| {
-            if visited.as_mut().is_some_and(|v| v.test_and_set(h)) {
+            if visited.test_and_set(h) {
                 return ControlFlow::Continue(());
             }
             let (id, obj) = self.entry(h);
@@ -144,15 +178,12 @@ impl Collection {
         if done {
             return Step::Done;
         }
-        if w.visited.is_none() {
-            let mut v = Bitset::with_span(self.handle_span());
-            self.index().walked_handles(&w.pages, |h| {
+        let pages = &w.pages;
+        w.visited.step_ends(self, |v| {
+            self.index().walked_handles(pages, |h| {
                 v.test_and_set(h);
-            });
-            w.visited = Some(v);
-            allocs.wanted.store(true, Ordering::Relaxed);
-        }
-        w.allocs_seen = allocs.count;
+            })
+        });
         Step::More
     }
 }
@@ -166,8 +197,7 @@ pub struct ValueWalk {
     rev: bool,
     /// The last (value, id) walked.
     after: Option<(String, String)>,
-    visited: Option<Bitset>,
-    allocs_seen: u64,
+    visited: Visited,
 }
 
 impl ValueWalk {
@@ -179,8 +209,7 @@ impl ValueWalk {
         ValueWalk {
             rev,
             after: None,
-            visited: None,
-            allocs_seen: 0,
+            visited: Visited::default(),
         }
     }
 }
@@ -194,52 +223,33 @@ impl Collection {
         budget: usize,
         mut f: impl FnMut(&'a str, ObjRef<'a>) -> ControlFlow<()>,
     ) -> Step {
-        let allocs = self.alloc_log();
-        if let Some(visited) = &mut w.visited {
-            let Some(fresh) = allocs.since(w.allocs_seen) else {
-                return Step::Lost;
-            };
-            fresh.for_each(|h| {
-                visited.test_and_set(h);
-            });
+        if !w.visited.catch_up(self.alloc_log()) {
+            return Step::Lost;
         }
         let from = w.after.take();
         let from_ref = from.as_ref().map(|(v, id)| (v.as_str(), id.as_str()));
-        // The first step's handles, to mark as visited if the walk goes on.
-        let mut first_step = Vec::new();
-        let mut walked = 0;
+        // The handles walked, to mark as visited if the first step is not the last.
+        let mut walked = Vec::new();
         let mut handles = self.value_handles(w.rev, from_ref).peekable();
         for h in handles.by_ref() {
             let (id, obj) = self.entry(h);
-            walked += 1;
+            walked.push(h);
             w.after = Some((obj.as_str().unwrap_or_default().into(), id.into()));
-            let seen = match &mut w.visited {
-                Some(v) => v.test_and_set(h),
-                None => {
-                    first_step.push(h);
-                    false
-                }
-            };
-            if !seen && f(id, obj).is_break() {
+            if !w.visited.test_and_set(h) && f(id, obj).is_break() {
                 return Step::Done;
             }
-            if walked == budget {
+            if walked.len() == budget {
                 break;
             }
         }
         if handles.peek().is_none() {
             return Step::Done;
         }
-        if w.visited.is_none() {
-            // Everything walked so far is this step's handles.
-            let mut v = Bitset::with_span(self.handle_span());
-            first_step.iter().for_each(|&h| {
+        w.visited.step_ends(self, |v| {
+            walked.iter().for_each(|&h| {
                 v.test_and_set(h);
-            });
-            w.visited = Some(v);
-            allocs.wanted.store(true, Ordering::Relaxed);
-        }
-        w.allocs_seen = allocs.count;
+            })
+        });
         Step::More
     }
 }
