@@ -278,25 +278,9 @@ impl Server {
         output: OutputFormat,
     ) -> CmdResult<Reply> {
         let stream = self.stream_limits();
-        let db = self.db.read();
-        let held = Instant::now();
-        let ctx = ReadCtx {
-            now_ms: now_ms(),
-            host: self,
-            output,
-            stream,
-        };
-        let mut step = f(&db, args, &ctx);
-        let mut us = held.elapsed().as_micros() as u64;
-        drop(db);
+        let mut step = self.walk_hold(output, stream, |db, ctx| f(db, args, ctx));
         let mut holds = 1;
         loop {
-            // Checked before the write: a read leaves the line shared between the workers.
-            if us > self.counters.walk_max_hold_us.load(Ordering::Relaxed) {
-                self.counters
-                    .walk_max_hold_us
-                    .fetch_max(us, Ordering::Relaxed);
-            }
             let walk = match step? {
                 cmd::walk::Walked::Done(reply) => return Ok(reply),
                 cmd::walk::Walked::More(walk) => walk,
@@ -307,18 +291,35 @@ impl Server {
                 .walk_holds
                 .fetch_add(new_holds, Ordering::Relaxed);
             holds += 1;
-            let db = self.db.read();
-            let held = Instant::now();
-            let ctx = ReadCtx {
-                now_ms: now_ms(),
-                host: self,
-                output,
-                stream,
-            };
-            step = walk.resume(&db, &ctx);
-            us = held.elapsed().as_micros() as u64;
-            drop(db);
+            step = self.walk_hold(output, stream, |db, ctx| walk.resume(db, ctx));
         }
+    }
+
+    /// Runs one step of a walk under one hold of the read lock, timing the hold.
+    fn walk_hold<R>(
+        &self,
+        output: OutputFormat,
+        stream: StreamLimits,
+        step: impl FnOnce(&Db, &ReadCtx) -> R,
+    ) -> R {
+        let db = self.db.read();
+        let held = Instant::now();
+        let ctx = ReadCtx {
+            now_ms: now_ms(),
+            host: self,
+            output,
+            stream,
+        };
+        let result = step(&db, &ctx);
+        let us = held.elapsed().as_micros() as u64;
+        drop(db);
+        // Checked before the write: a read leaves the line shared between the workers.
+        if us > self.counters.walk_max_hold_us.load(Ordering::Relaxed) {
+            self.counters
+                .walk_max_hold_us
+                .fetch_max(us, Ordering::Relaxed);
+        }
+        result
     }
 
     /// Renders the next batch of a streamed search under one read-lock hold (the connection
