@@ -29,7 +29,6 @@ fn id(i: usize) -> String {
 
 /// SETs `n` points in one pipelined write and waits for every `+OK`.
 fn load(s: &TestServer, n: usize) {
-    let mut conn = s.connect();
     let mut req = Vec::new();
     for i in 0..n {
         let (la, lo) = (format!("{:.2}", lat(i)), format!("{:.2}", lon(i)));
@@ -47,18 +46,7 @@ fn load(s: &TestServer, n: usize) {
         ];
         req.extend_from_slice(&resp_encode(&args));
     }
-    conn.write_all(&req).unwrap();
-    let want = b"+OK\r\n".len() * n;
-    let mut got = Vec::new();
-    let mut buf = [0u8; 65536];
-    conn.set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    while got.len() < want {
-        let k = conn.read(&mut buf).expect("load replies");
-        assert!(k > 0, "closed while loading");
-        got.extend_from_slice(&buf[..k]);
-    }
-    assert_eq!(got, b"+OK\r\n".repeat(n));
+    s.pipeline_ok(&req, n);
 }
 
 /// The header lines of a RESP search page (`*2`, `:cursor`, `*n`) and its items' bytes.

@@ -7,7 +7,6 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,7 +41,7 @@ fn load(s: &TestServer, n: usize) {
         ];
         resp_encode(&args)
     });
-    pipeline_ok(s, reqs.collect(), n);
+    s.pipeline_ok(&reqs.collect::<Vec<_>>().concat(), n);
 }
 
 /// SETs `n` STRING objects (ids `s00000…`, 50 distinct values, so the value order has ties).
@@ -51,25 +50,7 @@ fn load_strings(s: &TestServer, n: usize) {
         let (sid, value) = (format!("s{i:05}"), format!("v{:02}", (i * 7) % 50));
         resp_encode(&["SET", "big", &sid, "STRING", &value])
     });
-    pipeline_ok(s, reqs.collect(), n);
-}
-
-/// Sends `reqs` in one write and checks that all `n` answer OK.
-fn pipeline_ok(s: &TestServer, reqs: Vec<Vec<u8>>, n: usize) {
-    let mut conn = s.connect();
-    let req = reqs.concat();
-    conn.write_all(&req).unwrap();
-    let want = b"+OK\r\n".len() * n;
-    let mut got = Vec::new();
-    let mut buf = [0u8; 65536];
-    conn.set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    while got.len() < want {
-        let k = conn.read(&mut buf).expect("load replies");
-        assert!(k > 0, "closed while loading");
-        got.extend_from_slice(&buf[..k]);
-    }
-    assert_eq!(got, b"+OK\r\n".repeat(n));
+    s.pipeline_ok(&reqs.collect::<Vec<_>>().concat(), n);
 }
 
 fn info_stat(c: &mut WireConn, name: &str) -> u64 {

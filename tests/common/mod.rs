@@ -141,6 +141,25 @@ impl TestServer {
         s
     }
 
+    /// Sends `n` pipelined write requests (`reqs`, RESP bytes) in one write and checks that
+    /// every one answers `+OK`.
+    #[allow(dead_code)]
+    pub fn pipeline_ok(&self, reqs: &[u8], n: usize) {
+        let mut conn = self.connect();
+        conn.write_all(reqs).unwrap();
+        let want = b"+OK\r\n".len() * n;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 65536];
+        conn.set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        while got.len() < want {
+            let k = conn.read(&mut buf).expect("load replies");
+            assert!(k > 0, "closed while loading");
+            got.extend_from_slice(&buf[..k]);
+        }
+        assert_eq!(got, b"+OK\r\n".repeat(n));
+    }
+
     /// HTTP GET of `path`; returns (status, body).
     pub fn http_get(&self, path: &str) -> (u16, String) {
         let url = format!("http://127.0.0.1:{}{}", self.port, path);
