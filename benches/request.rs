@@ -13,6 +13,8 @@ use meridian::protocol::{encode_for_connection, Request};
 use std::hint::black_box;
 use std::time::Duration;
 
+mod common;
+
 const LAT: &str = "60.094824";
 const LON: &str = "-0.078598";
 
@@ -28,16 +30,7 @@ fn loaded_server() -> Server {
     let server = Server::new(Config::default(), "/nonexistent/meridian.toml".into());
     server.finish_loading(None);
     let mut session = Session::default();
-    // A fixed LCG keeps runs comparable without a dependency.
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
-    for i in 0..1_000_000 {
-        let (lat, lon) = (next() * 170.0 - 85.0, next() * 360.0 - 180.0);
+    for (i, (lat, lon)) in common::random_points(1_000_000).enumerate() {
         let (id, lat, lon) = (format!("p{i}"), lat.to_string(), lon.to_string());
         let args = [
             "SET", "bench", &id, "FIELD", "speed", "1", "POINT", &lat, &lon,

@@ -7,20 +7,12 @@ use meridian::geo::{Geometry, Rect};
 use meridian::store::{Collection, Object};
 use std::hint::black_box;
 
+mod common;
+
 fn points(n: usize) -> Vec<(String, Geometry)> {
-    // A fixed LCG keeps runs comparable without a dependency.
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
-    (0..n)
-        .map(|i| {
-            let g = Geometry::point(next() * 170.0 - 85.0, next() * 360.0 - 180.0, None).unwrap();
-            (format!("p{i}"), g)
-        })
+    common::random_points(n)
+        .enumerate()
+        .map(|(i, (lat, lon))| (format!("p{i}"), Geometry::point(lat, lon, None).unwrap()))
         .collect()
 }
 

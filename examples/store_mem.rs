@@ -12,21 +12,17 @@ use std::time::Instant;
 #[global_allocator]
 static GLOBAL: meridian::allocator::Mimalloc = meridian::allocator::Mimalloc;
 
+#[path = "../benches/common/mod.rs"]
+mod points;
+
 fn mib(b: u64) -> f64 {
     b as f64 / (1024.0 * 1024.0)
 }
 
 fn build(n: usize, deferred: bool) -> Collection {
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
     let mut col = Collection::new(deferred);
-    for i in 0..n {
-        let g = Geometry::point(next() * 170.0 - 85.0, next() * 360.0 - 180.0, None).unwrap();
+    for (i, (lat, lon)) in points::random_points(n).enumerate() {
+        let g = Geometry::point(lat, lon, None).unwrap();
         let mut o = Object::geo(g);
         o.fields.set("speed", FieldValue::Num((i % 100 + 1) as f64));
         col.set(&format!("p{i}"), o);
