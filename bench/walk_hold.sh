@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Usage: python3 bench/gen_resp.py --n 1000000 --meridian /tmp/m1/m.resp --redis /tmp/m1/r.resp; bash bench/walk_hold.sh
+# (RESP=file to load another file of SETs into key `bench`.)
 # (writes nothing; prints the times and the INFO walk counters).
 # 1M points: longest read-lock hold of big walks, one hold vs search-walk-batch 4096.
 set -u
@@ -9,11 +10,13 @@ PORT=19851
 $BIN -p $PORT -d $D --appendonly no > $D/log 2>&1 &
 PID=$!
 sleep 1
-redis-cli -p $PORT --pipe < /tmp/m1/m.resp | tail -1
+redis-cli -p $PORT --pipe < "${RESP:-/tmp/m1/m.resp}" | tail -1
 c() { redis-cli -p $PORT "$@"; }
 stat() { c INFO stats | tr -d '\r' | grep "^$1:" | cut -d: -f2; }
 run() {
-  for q in "SCAN bench WHERE speed 999 999 COUNT" "WITHIN bench LIMIT 1000000 IDS BOUNDS -90 -180 90 180" "INTERSECTS bench WHERE speed 999 999 COUNT BOUNDS -90 -180 90 180"; do
+  for q in "SCAN bench WHERE speed 999 999 COUNT" "WITHIN bench LIMIT 1000000 IDS BOUNDS -90 -180 90 180" \
+      "INTERSECTS bench WHERE speed 999 999 COUNT BOUNDS -90 -180 90 180" \
+      "NEARBY bench WHERE speed 999 999 COUNT POINT 60 0" "NEARBY bench LIMIT 1000000 IDS POINT 60 0"; do
     for k in 1 2 3; do
       s=$(date +%s%N); c $q | tail -1 >/dev/null; e=$(date +%s%N)
       echo "  $q: $(( (e-s)/1000000 )) ms"

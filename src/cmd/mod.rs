@@ -278,7 +278,7 @@ pub fn handler(name: &str) -> Option<Handler> {
         "SCAN" => Walk(scan::scan),
         "SEARCH" => Walk(scan::search),
         "TEST" => Read(areatest::test),
-        "NEARBY" => Read(search::nearby),
+        "NEARBY" => Walk(search::nearby),
         "WITHIN" => Walk(search::within),
         "INTERSECTS" => Walk(search::intersects),
         "SERVER" => Read(server::server),

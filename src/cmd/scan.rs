@@ -528,32 +528,17 @@ pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<W
 /// Applies the cursor, expiry, MATCH/WHERE and the limit to a search's hits (in the order the
 /// search walks them). The next cursor counts walked hits; it is 0 when the walk is complete.
 pub fn collect<'a>(
-    w: ResultWriter<'_>,
+    mut w: ResultWriter<'_>,
     opts: &SearchOpts,
     hits: impl Iterator<Item = (&'a str, ObjRef<'a>, Option<f64>)>,
     ctx: &ReadCtx,
 ) -> CmdResult<Reply> {
-    collect_until(w, opts, hits, ctx, |_, rest| rest.next().is_some())
-}
-
-/// [`collect`] for a walk that can tell more cheaply than by taking the next hit whether a
-/// walk stopped by the limit is complete: `has_more(walked, rest)`.
-pub fn collect_until<'a, I>(
-    mut w: ResultWriter<'_>,
-    opts: &SearchOpts,
-    hits: I,
-    ctx: &ReadCtx,
-    has_more: impl FnOnce(u64, &mut std::iter::Skip<I>) -> bool,
-) -> CmdResult<Reply>
-where
-    I: Iterator<Item = (&'a str, ObjRef<'a>, Option<f64>)>,
-{
     let mut walked = opts.cursor;
     let mut rest = hits.skip(opts.cursor as usize);
     let mut more = false;
     loop {
         if w.full() {
-            more = has_more(walked, &mut rest);
+            more = rest.next().is_some();
             break;
         }
         let Some((id, obj, distance)) = rest.next() else {

@@ -1,15 +1,15 @@
 //! The spatial searches: NEARBY (distance-ordered, best-first over the R-tree), WITHIN and
 //! INTERSECTS (R-tree prefilter on the area's bounding box, then an exact test), with the
-//! search options and outputs shared with SCAN.
+//! search options and outputs shared with SCAN; all three walk in steps (`super::walk`).
 
 use super::args::Args;
 use super::keys::{live, missing};
-use super::scan::{collect, collect_until, ResultWriter, SearchCmd, SearchOpts};
+use super::scan::{collect, ResultWriter, SearchCmd, SearchOpts};
 use super::walk::{Order, Walked};
 use super::ReadCtx;
 use crate::error::{CmdError, CmdResult};
 use crate::geo::{distance_to, Area, Geometry, Rect};
-use crate::protocol::Reply;
+use crate::store::walk::NearWalk;
 use crate::store::{Collection, Db, ObjRef};
 
 /// Which predicate a WITHIN/INTERSECTS search applies.
@@ -132,8 +132,9 @@ fn area_of(g: Geometry) -> Area {
     }
 }
 
-/// NEARBY key [opts] [DISTANCE] [output] POINT lat lon [meters]
-pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
+/// NEARBY key [opts] [DISTANCE] [output] POINT lat lon [meters], walked in steps
+/// (`super::walk`).
+pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Walked> {
     let key = a.next_str()?;
     let mut opts = SearchOpts::default();
     let mut extra = Extra::default();
@@ -161,29 +162,26 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
     let col = db.get(key);
     let w = ResultWriter::new(&opts, key, col, ctx);
     let Some(col) = col else {
-        return w.finish(0, ctx.host);
+        return Ok(Walked::Done(w.finish(0, ctx.host)?));
     };
     if let (Some(depth), Some(meters)) = (opts.sparse, meters) {
-        // Tile38 answers NEARBY … SPARSE as an INTERSECTS of the circle, cell by cell.
+        // Tile38 answers NEARBY … SPARSE as an INTERSECTS of the circle, cell by cell: at most
+        // 4^8 cells, one tree query each, in one hold.
         let area = Area::Circle { lat, lon, meters };
         let hits = sparse_hits(col, &area, depth, ctx.now_ms, |g| area.intersects(g));
         let hits = hits.into_iter().map(|(id, o)| {
             let d = o.geometry().map(|g| distance_to(lat, lon, &g));
             (id, o, d.filter(|_| extra.distance))
         });
-        return collect(w, &opts, hits, ctx);
+        return Ok(Walked::Done(collect(w, &opts, hits, ctx)?));
     }
-    let hits = col
-        .nearby(lat, lon)
-        .take_while(move |h| meters.is_none_or(|limit| h.2 <= limit))
-        .map(|(id, o, d)| (id, o, extra.distance.then_some(d)));
-    if meters.is_some() {
-        return collect(w, &opts, hits, ctx);
-    }
-    // Without a radius every spatial object is a hit, so the walk is complete once it has
-    // walked them all: no need to find the next nearest to know.
-    let total = col.spatial_len() as u64;
-    collect_until(w, &opts, hits, ctx, |walked, _| walked < total)
+    let order = Order::Nearby {
+        walk: NearWalk::new(lat, lon),
+        meters,
+        distance: extra.distance,
+        total: col.spatial_len() as u64,
+    };
+    super::walk::start(col, opts, w, order, ctx)
 }
 
 /// WITHIN key [opts] [BUFFER m] [output] <area>, walked in steps (`super::walk`).

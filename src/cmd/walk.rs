@@ -1,5 +1,6 @@
-//! The walk of SCAN, SEARCH, WITHIN and INTERSECTS in steps of at most `search-walk-batch` walked
-//! entries (objects for SCAN, index entries for the area searches; hits or not), so that
+//! The walk of SCAN, SEARCH, NEARBY, WITHIN and INTERSECTS in steps of at most
+//! `search-walk-batch` walked entries (objects for SCAN and NEARBY, index entries for the area
+//! searches; hits or not), so that
 //! exec can release the read lock between steps: a walk that fits one step answers
 //! [`Walked::Done`] in the same single hold as always; a longer one answers
 //! [`Walked::More`], and exec calls [`SearchWalk::resume`] under a new hold until done.
@@ -9,7 +10,8 @@
 //! with no concurrent writes the reply and its cursor are those of a one-step walk.
 //! SCAN resumes strictly after (ASC) or before (DESC) the last id it walked: exact. SEARCH
 //! resumes after the last (value, id) it walked, with the area walks' guarantee (a value can
-//! change and move an object past that point). The area
+//! change and move an object past that point), and NEARBY after the last (distance, id) it
+//! walked, with the same guarantee (an object can move). The area
 //! searches resume a [`crate::store::walk::AreaWalk`], whose guarantee (objects present and
 //! unchanged throughout yielded exactly once, nothing twice) is stated in `store/walk.rs`; a
 //! walk that cannot keep it starts over in one step. A walk whose key was dropped or
@@ -22,7 +24,7 @@ use super::ReadCtx;
 use crate::error::CmdResult;
 use crate::geo::Area;
 use crate::protocol::Reply;
-use crate::store::walk::{AreaWalk, Step, ValueWalk};
+use crate::store::walk::{AreaWalk, NearWalk, Step, ValueWalk};
 use crate::store::{Collection, Db, ObjRef};
 
 /// What a walk step produced.
@@ -41,6 +43,16 @@ pub enum Order {
     Scan { desc: bool, after: Option<String> },
     /// The STRING objects in (value, id) order.
     Values(ValueWalk),
+    /// The spatial objects in (distance, id) order from a point, up to `meters` if given;
+    /// `distance` reports each hit's. `total` is the number of spatial objects when the walk
+    /// started: without a radius every one is a hit, so once that many were walked the walk
+    /// is known complete without looking for a next.
+    Nearby {
+        walk: NearWalk,
+        meters: Option<f64>,
+        distance: bool,
+        total: u64,
+    },
     /// The objects whose box meets the area's, tested exactly.
     Area {
         area: Area,
@@ -69,7 +81,12 @@ struct Sink<'k> {
 }
 
 impl Sink<'_> {
-    fn offer(&mut self, opts: &SearchOpts, id: &str, obj: ObjRef<'_>, now: i64) -> ControlFlow<()> {
+    fn offer(
+        &mut self,
+        opts: &SearchOpts,
+        (id, obj, distance): (&str, ObjRef<'_>, Option<f64>),
+        now: i64,
+    ) -> ControlFlow<()> {
         if self.skipped < opts.cursor {
             self.skipped += 1;
             return ControlFlow::Continue(());
@@ -80,7 +97,7 @@ impl Sink<'_> {
         }
         self.walked += 1;
         if !obj.is_expired(now) && opts.accepts(id, obj) {
-            self.w.push(id, obj, None);
+            self.w.push(id, obj, distance);
         }
         ControlFlow::Continue(())
     }
@@ -165,11 +182,28 @@ impl<'k> Walk<'k> {
         let now = ctx.now_ms;
         match order {
             Order::Scan { desc, after } => scan_step(col, *desc, after, budget, |id, o| {
-                sink.offer(opts, id, o, now)
+                sink.offer(opts, (id, o, None), now)
             }),
             Order::Values(walk) => {
-                col.value_walk_step(walk, budget, |id, o| sink.offer(opts, id, o, now))
+                col.value_walk_step(walk, budget, |id, o| sink.offer(opts, (id, o, None), now))
             }
+            Order::Nearby {
+                walk,
+                meters,
+                distance,
+                total,
+            } => col.near_walk_step(walk, budget, |id, o, d| {
+                if meters.is_some_and(|m| d > m) {
+                    return ControlFlow::Break(());
+                }
+                sink.offer(opts, (id, o, distance.then_some(d)), now)?;
+                if meters.is_none() && sink.w.full() {
+                    // Every spatial object is a hit: more are left unless all were walked.
+                    sink.more = sink.walked < *total;
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            }),
             Order::Area { area, within, walk } => {
                 let walk = walk.get_or_insert_with(|| col.area_walk(&area.bbox()));
                 col.area_walk_step(walk, budget, |id, o| {
@@ -178,7 +212,7 @@ impl<'k> Walk<'k> {
                         false => area.intersects(&g),
                     });
                     if hit {
-                        sink.offer(opts, id, o, now)
+                        sink.offer(opts, (id, o, None), now)
                     } else {
                         ControlFlow::Continue(())
                     }
@@ -195,6 +229,10 @@ impl<'k> Walk<'k> {
         match &mut self.order {
             Order::Scan { after, .. } => *after = None,
             Order::Values(walk) => *walk = ValueWalk::new(walk.rev()),
+            Order::Nearby { walk, .. } => {
+                let (lat, lon) = walk.point();
+                *walk = NearWalk::new(lat, lon);
+            }
             Order::Area { walk, .. } => *walk = None,
         }
     }

@@ -18,7 +18,9 @@ use super::order::IdOrder;
 use super::slab::Slab;
 use super::slot::{Data, ObjRef, Slot};
 use super::walk::AllocLog;
-use crate::geo::{distance_to, point_rect_lower_bound_meters, Geometry, Rect};
+use crate::geo::{
+    distance_to, point_rect_lower_bound_meters, point_rect_upper_bound_meters, Geometry, Rect,
+};
 
 /// One collection.
 #[derive(Debug, Default)]
@@ -459,10 +461,28 @@ impl Collection {
     }
 
     /// Spatial objects in increasing geodesic distance (meters) from a point, as NEARBY
-    /// reports it (distance to the object's centre).
+    /// reports it (distance to the object's centre), ties by id.
     pub fn nearby(&self, lat: f64, lon: f64) -> impl Iterator<Item = (&str, ObjRef<'_>, f64)> {
+        self.nearby_handles(lat, lon, None).map(move |(h, d)| {
+            let (id, obj) = self.entry(h);
+            (id, obj, d)
+        })
+    }
+
+    /// [`Collection::nearby`] as `(handle, distance)`. With a `floor`, subtrees wholly nearer
+    /// than it are skipped (a resumed walk, `store/walk.rs`): every entry at or beyond the
+    /// floor is still yielded, in the same order, and maybe some nearer ones.
+    pub(super) fn nearby_handles(
+        &self,
+        lat: f64,
+        lon: f64,
+        floor: Option<f64>,
+    ) -> impl Iterator<Item = (u32, f64)> + '_ {
         let cos_lat = lat.to_radians().cos();
-        let bound = move |r: &Rect| point_rect_lower_bound_meters(lat, cos_lat, lon, r);
+        let bound = move |r: &Rect| match floor {
+            Some(f) if point_rect_upper_bound_meters(lat, lon, r) < f => f64::INFINITY,
+            _ => point_rect_lower_bound_meters(lat, cos_lat, lon, r),
+        };
         let exact = move |h: u32| {
             let (id, obj) = self.entry(h);
             let d = obj
@@ -470,10 +490,7 @@ impl Collection {
                 .map_or(f64::INFINITY, |g| distance_to(lat, lon, &g));
             (d, id)
         };
-        self.d.index.nearest(bound, exact).map(move |(h, d)| {
-            let (id, obj) = self.entry(h);
-            (id, obj, d)
-        })
+        self.d.index.nearest(bound, exact)
     }
 
     /// The bounding box of every spatial object.

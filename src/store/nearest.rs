@@ -7,8 +7,15 @@
 //! The heap therefore holds about one item per opened node instead of one per child, and a
 //! small k (the common NEARBY … LIMIT 1) opens a node, a page and an entry per level without
 //! paying to queue the thirty other entries of a page or the seven siblings of a node.
-//! Lazy and unbounded: the caller takes as many answers as it needs. Owns no data and takes
-//! no locks; only `SpatialIndex::nearest` builds it.
+//! Lazy and unbounded: the caller takes as many answers as it needs. A child whose bound is
+//! `+inf` is dropped unopened: a resumed walk (`store/walk.rs`) prunes with it the subtrees
+//! wholly nearer than where it stopped. Owns no data and takes no locks; only
+//! `SpatialIndex::nearest` builds it.
+//!
+//! **Order:** answers come in (distance, id, handle) order. At equal distance a run is opened
+//! before an exact answer is taken, so every entry at that distance is exact in the heap, and
+//! ordered by id, before the first of them is reported; a resumed walk relies on it to pick
+//! up strictly after the last (distance, id) it reported.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -91,12 +98,12 @@ where
                     .pts
                     .iter()
                     .map(|&(p, h)| (bound(&cover(p)), Step::Entry(h)));
-                self.runs.extend(pts);
+                self.runs.extend(pts.filter(wanted));
                 let boxes = page
                     .rects
                     .iter()
                     .map(|(b, h)| (bound(&b.rect()), Step::Entry(*h)));
-                self.runs.extend(boxes);
+                self.runs.extend(boxes.filter(wanted));
             }
             Step::Node(node) => {
                 let bound = &self.bound;
@@ -104,7 +111,7 @@ where
                     RTreeNode::Leaf(r) => (bound(&r.env.rect()), Step::Page(r.page)),
                     RTreeNode::Parent(p) => (bound(&envelope_rect(p)), Step::Node(p)),
                 });
-                self.runs.extend(children);
+                self.runs.extend(children.filter(wanted));
             }
         }
         let end = self.runs.len();
@@ -127,6 +134,11 @@ where
             });
         }
     }
+}
+
+/// False for a child the bound prunes (`+inf`).
+fn wanted((bound, _): &(f64, Step<'_>)) -> bool {
+    *bound != f64::INFINITY
 }
 
 /// A box covering the exact point stored as `p`, cheaper to make than [`Bx::around`]'s
@@ -193,16 +205,16 @@ impl PartialOrd for Candidate<'_> {
     }
 }
 impl Ord for Candidate<'_> {
-    /// Reversed (the heap is a max-heap); at equal distance exact answers come first, by id
-    /// (then handle), so ties are reported in a stable order.
+    /// Reversed (the heap is a max-heap); at equal distance runs come first (see the module
+    /// doc), then exact answers by id (then handle).
     fn cmp(&self, other: &Self) -> Ordering {
         other
             .dist
             .total_cmp(&self.dist)
             .then_with(|| match (&self.item, &other.item) {
                 (Item::Exact(h1, id1), Item::Exact(h2, id2)) => (id2, h2).cmp(&(id1, h1)),
-                (Item::Exact(..), Item::Run { .. }) => Ordering::Greater,
-                (Item::Run { .. }, Item::Exact(..)) => Ordering::Less,
+                (Item::Exact(..), Item::Run { .. }) => Ordering::Less,
+                (Item::Run { .. }, Item::Exact(..)) => Ordering::Greater,
                 (Item::Run { next: a, .. }, Item::Run { next: b, .. }) => b.cmp(a),
             })
     }

@@ -1,15 +1,16 @@
 //! Resumable walks over a collection, a bounded number of entries per step, with the
 //! collection free to change between steps (exec releases the read lock in between): area
-//! walks (the objects whose box meets a rectangle, by index page) and value walks (the STRING
-//! objects in (value, id) order, for SEARCH). SCAN needs nothing of this: it resumes after
+//! walks (the objects whose box meets a rectangle, by index page), value walks (the STRING
+//! objects in (value, id) order, for SEARCH) and nearest walks (the spatial objects in
+//! (distance, id) order from a point, for NEARBY). SCAN needs nothing of this: it resumes after
 //! the last id it walked (`Collection::iter_from`), which is exact, since an id cannot move.
 //!
 //! **Guarantee:** an object present and unchanged for the whole walk is yielded exactly once;
 //! an object inserted, changed or deleted during the walk may or may not be yielded, and no
 //! handle, and no id, is yielded twice. How:
 //! - the page walk (`index_walk.rs`) yields every entry that stays put or is moved by a split
-//!   at least once; the value walk resumes after the last (value, id) it walked, where an
-//!   unchanged object keeps its place;
+//!   at least once; the value and nearest walks resume after the last (value, id) or
+//!   (distance, id) they walked, where an unchanged object keeps its place;
 //! - from the second step on, a visited bitset over handles (one bit per slab slot, allocated
 //!   only once a walk needs a second step) drops repeats;
 //! - an id keeps its handle while it exists (SET of an existing id replaces the slot's data in
@@ -247,6 +248,97 @@ impl Collection {
         }
         w.visited.step_ends(self, |v| {
             walked.iter().for_each(|&h| {
+                v.test_and_set(h);
+            })
+        });
+        Step::More
+    }
+}
+
+/// Where a NEARBY walk stands: the spatial objects in (distance, id) order from a point. It
+/// resumes after the last (distance, id) it walked with a fresh best-first walk that skips
+/// the subtrees wholly nearer than that distance (so a step costs its own entries plus the
+/// ring of pages around the distance reached); an object that moves keeps its handle and can
+/// land past that point, so from the second step on the visited bitset and allocation log
+/// keep the guarantee of the module doc.
+#[derive(Debug, Clone)]
+pub struct NearWalk {
+    lat: f64,
+    lon: f64,
+    /// The last (distance, id) walked.
+    after: Option<(f64, String)>,
+    visited: Visited,
+}
+
+impl NearWalk {
+    pub fn new(lat: f64, lon: f64) -> NearWalk {
+        NearWalk {
+            lat,
+            lon,
+            after: None,
+            visited: Visited::default(),
+        }
+    }
+
+    pub fn point(&self) -> (f64, f64) {
+        (self.lat, self.lon)
+    }
+
+    /// True when `(d, id)` was passed already.
+    fn passed(&self, d: f64, id: &str) -> bool {
+        self.after
+            .as_ref()
+            .is_some_and(|(ad, aid)| d.total_cmp(ad).then_with(|| id.cmp(aid)).is_le())
+    }
+}
+
+impl Collection {
+    /// Walks up to `budget` spatial objects in (distance, id) order after the last one walked,
+    /// calling `f` with each not yielded before and its distance (see the module doc).
+    pub fn near_walk_step<'a>(
+        &'a self,
+        w: &mut NearWalk,
+        budget: usize,
+        mut f: impl FnMut(&'a str, ObjRef<'a>, f64) -> ControlFlow<()>,
+    ) -> Step {
+        if !w.visited.catch_up(self.alloc_log()) {
+            return Step::Lost;
+        }
+        let floor = w.after.as_ref().map(|(d, _)| *d);
+        let (mut walked, mut last) = (0, None);
+        let mut near = self.nearby_handles(w.lat, w.lon, floor).peekable();
+        for (h, d) in near.by_ref() {
+            let (id, obj) = self.entry(h);
+            if w.passed(d, id) {
+                continue;
+            }
+            walked += 1;
+            last = Some((d, id));
+            if !w.visited.test_and_set(h) && f(id, obj, d).is_break() {
+                return Step::Done;
+            }
+            if walked == budget {
+                break;
+            }
+        }
+        if near.peek().is_none() {
+            return Step::Done;
+        }
+        w.after = last.map(|(d, id)| (d, id.to_string()));
+        // The first step's handles are those up to where it stopped: walked again (once per
+        // walk, and only for a walk that goes on) rather than recorded by every NEARBY.
+        let (lat, lon) = (w.lat, w.lon);
+        let until = &*w;
+        let mut first = Vec::new();
+        if until.visited.seen.is_none() {
+            first.extend(
+                self.nearby_handles(lat, lon, None)
+                    .take_while(|&(h, d)| until.passed(d, self.entry(h).0))
+                    .map(|(h, _)| h),
+            );
+        }
+        w.visited.step_ends(self, |v| {
+            first.iter().for_each(|&h| {
                 v.test_and_set(h);
             })
         });

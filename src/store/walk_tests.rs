@@ -1,9 +1,9 @@
-//! The area and value walks' guarantee against a brute-force model: walks in tiny steps
+//! The area, value and nearest walks' guarantee against a brute-force model: walks in tiny steps
 //! interleaved with inserts, moves (which split pages or change a value), re-inserts, deletes
 //! and unchanged re-SETs.
 
 use super::*;
-use crate::geo::Geometry;
+use crate::geo::{haversine_meters, Geometry};
 use crate::store::Object;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -326,5 +326,80 @@ proptest! {
             .map(|(id, _)| id[1..].parse().unwrap())
             .collect();
         prop_assert_eq!(value_walk(&mut m, rev, budget, |_, _| {}), whole);
+    }
+}
+
+/// Every id a nearest walk from grid point `q` yields, in order, with `between(step)` run
+/// between steps.
+fn near_walk(
+    m: &mut Model,
+    q: (u16, u16),
+    budget: usize,
+    mut between: impl FnMut(&mut Model, usize),
+) -> Vec<u16> {
+    let mut w = NearWalk::new(f64::from(q.0) / 100.0, f64::from(q.1) / 100.0);
+    let mut got = Vec::new();
+    for step in 0.. {
+        let s = m.col.near_walk_step(&mut w, budget, |id, _, _| {
+            got.push(id[1..].parse().unwrap());
+            ControlFlow::Continue(())
+        });
+        assert_ne!(s, Step::Lost);
+        if s == Step::Done {
+            break;
+        }
+        between(m, step);
+    }
+    got
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn a_stepped_nearest_walk_keeps_its_guarantee(
+        n in 50u16..600,
+        q in (0u16..400, 0u16..400),
+        budget in 1usize..80,
+        ops in prop::collection::vec(prop::collection::vec(op(700), 0..30), 0..60),
+    ) {
+        let mut m = loaded(n);
+        let start = m.at.clone();
+        let got = near_walk(&mut m, q, budget, |m, step| {
+            for op in ops.get(step).into_iter().flatten() {
+                m.apply(op);
+            }
+        });
+        let mut seen = BTreeSet::new();
+        for id in &got {
+            prop_assert!(seen.insert(*id), "{id} yielded twice");
+            prop_assert!(m.ever.contains(id), "{id} never existed");
+        }
+        for id in start.keys().filter(|id| !m.touched.contains(id)) {
+            prop_assert!(seen.contains(id), "unchanged {id} missed");
+        }
+    }
+
+    /// Up to 800 objects on a 400-point cycle: many share a point, and the query is often one
+    /// of them, so equal distances (0 included) fall in different pages.
+    #[test]
+    fn without_writes_a_stepped_nearest_walk_is_the_distance_order(
+        n in 1u16..800,
+        q in prop_oneof![(0u16..400, 0u16..400), (0u16..400).prop_map(|i| ((i * 37) % 400, (i * 91) % 400))],
+        budget in 1usize..100,
+    ) {
+        let mut m = loaded(n);
+        let (lat, lon) = (f64::from(q.0) / 100.0, f64::from(q.1) / 100.0);
+        let mut want: Vec<(f64, String)> = m
+            .at
+            .iter()
+            .map(|(i, &(a, b))| {
+                let d = haversine_meters(lat, lon, f64::from(a) / 100.0, f64::from(b) / 100.0);
+                (d, format!("o{i}"))
+            })
+            .collect();
+        want.sort_by(|x, y| x.0.total_cmp(&y.0).then_with(|| x.1.cmp(&y.1)));
+        let want: Vec<u16> = want.iter().map(|(_, id)| id[1..].parse().unwrap()).collect();
+        prop_assert_eq!(near_walk(&mut m, q, budget, |_, _| {}), want);
     }
 }
