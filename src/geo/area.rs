@@ -8,7 +8,7 @@
 //! distances are on the sphere of radius [`EARTH_RADIUS_METERS`](super::EARTH_RADIUS_METERS).
 
 use std::borrow::Cow;
-use std::f64::consts::FRAC_PI_2;
+use std::f64::consts::{FRAC_PI_2, PI};
 
 use geo::{Covers, Intersects};
 
@@ -371,22 +371,46 @@ pub fn point_rect_lower_bound_meters(lat: f64, cos_lat: f64, lon: f64, r: &Rect)
 }
 
 /// Upper bound, in metres on the sphere, of the distance from `(lat, lon)` to any point of
-/// `r`: the haversine distance to the box's centre plus a path from the centre to any point
-/// of the box, along the centre's meridian and then a parallel, at most R·(half height + half
-/// width) in radians long. Loose for wide boxes, which only costs a resumed NEARBY walk some
-/// pruning; inflated a hair so rounding cannot bring it below the true maximum.
+/// `r`, for a resumed NEARBY walk that prunes what is wholly nearer than where it stopped.
+/// The farthest point of the box is the one nearest the antipode, so for a box of some size
+/// it is πR less the exact lower bound from the antipode ([`point_rect_min_meters`]). A small
+/// box (a stored point's) takes a cheaper one, the haversine distance to its centre plus a
+/// path from the centre to any point of the box, along the centre's meridian and then a
+/// parallel, at most R·(half height + half width) in radians long. Inflated a hair so
+/// rounding cannot bring it below the true maximum.
 pub fn point_rect_upper_bound_meters(lat: f64, lon: f64, r: &Rect) -> f64 {
-    let (clat, clon) = (
-        r.min_lat + (r.max_lat - r.min_lat) / 2.0,
-        r.min_lon + (r.max_lon - r.min_lon) / 2.0,
-    );
-    let half = ((r.max_lat - r.min_lat) + (r.max_lon - r.min_lon)).to_radians() / 2.0;
-    let d = haversine_meters(lat, lon, clat, clon) + EARTH_RADIUS_METERS * half;
+    let extent = (r.max_lat - r.min_lat) + (r.max_lon - r.min_lon);
+    let d = if extent < SMALL_BOX_DEGREES {
+        let (clat, clon) = (
+            r.min_lat + (r.max_lat - r.min_lat) / 2.0,
+            r.min_lon + (r.max_lon - r.min_lon) / 2.0,
+        );
+        haversine_meters(lat, lon, clat, clon) + EARTH_RADIUS_METERS * extent.to_radians() / 2.0
+    } else {
+        let anti_lon = if lon > 0.0 { lon - 180.0 } else { lon + 180.0 };
+        EARTH_RADIUS_METERS * PI - point_rect_min_meters(-lat, anti_lon, r)
+    };
     if d.is_nan() {
         f64::INFINITY
     } else {
         d * (1.0 + 1e-9) + 1e-6
     }
+}
+
+/// A box at most this wide plus high (degrees) is small: [`point_rect_upper_bound_meters`]
+/// takes its cheap form.
+const SMALL_BOX_DEGREES: f64 = 0.01;
+
+/// The exact lower bound ([`point_rect_min_meters`]) for a box that
+/// [`point_rect_lower_bound_meters`] bounds loosely, more than 90° of longitude away (there
+/// the cheap bound is one constant for every box, and a walk that reaches it would open them
+/// all); None for the others, where the cheap bound is within a corner's √2.
+pub fn point_rect_refined_lower_bound_meters(lat: f64, lon: f64, r: &Rect) -> Option<f64> {
+    if spans_lon(r, lon) {
+        return None;
+    }
+    let d_lon = shortest_lon_gap(lon, r.min_lon).min(shortest_lon_gap(lon, r.max_lon));
+    (d_lon > 90.0).then(|| point_rect_min_meters(lat, lon, r))
 }
 
 /// True when `r` spans longitude `lon`, taken the shortest way round.

@@ -12,14 +12,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use compact_str::CompactString;
 
 use super::field::{FieldValue, Names};
-use super::index::SpatialIndex;
+use super::index::{NearBounds, SpatialIndex};
 use super::object::{Body, Object};
 use super::order::IdOrder;
 use super::slab::Slab;
 use super::slot::{Data, ObjRef, Slot};
 use super::walk::AllocLog;
 use crate::geo::{
-    distance_to, point_rect_lower_bound_meters, point_rect_upper_bound_meters, Geometry, Rect,
+    distance_to, point_rect_lower_bound_meters, point_rect_min_meters,
+    point_rect_refined_lower_bound_meters, point_rect_upper_bound_meters, Geometry, Rect,
 };
 
 /// One collection.
@@ -478,10 +479,11 @@ impl Collection {
         lon: f64,
         floor: Option<f64>,
     ) -> impl Iterator<Item = (u32, f64)> + '_ {
-        let cos_lat = lat.to_radians().cos();
-        let bound = move |r: &Rect| match floor {
-            Some(f) if point_rect_upper_bound_meters(lat, lon, r) < f => f64::INFINITY,
-            _ => point_rect_lower_bound_meters(lat, cos_lat, lon, r),
+        let bounds = GeoBounds {
+            lat,
+            lon,
+            cos_lat: lat.to_radians().cos(),
+            floor,
         };
         let exact = move |h: u32| {
             let (id, obj) = self.entry(h);
@@ -490,7 +492,7 @@ impl Collection {
                 .map_or(f64::INFINITY, |g| distance_to(lat, lon, &g));
             (d, id)
         };
-        self.d.index.nearest(bound, exact)
+        self.d.index.nearest(bounds, exact)
     }
 
     /// The bounding box of every spatial object.
@@ -615,6 +617,39 @@ fn hash_geometry(h: &mut xxhash_rust::xxh3::Xxh3, g: &Geometry) {
         Geometry::Object(o) => {
             h.update(b"o");
             h.update(o.json.as_bytes());
+        }
+    }
+}
+
+/// The geodesic bounds of a NEARBY walk from `(lat, lon)`; with a `floor` (a resumed walk),
+/// boxes wholly nearer than it are dropped.
+struct GeoBounds {
+    lat: f64,
+    lon: f64,
+    cos_lat: f64,
+    floor: Option<f64>,
+}
+
+impl NearBounds for GeoBounds {
+    fn bound(&self, r: &Rect) -> f64 {
+        let cheap = point_rect_lower_bound_meters(self.lat, self.cos_lat, self.lon, r);
+        match self.floor {
+            Some(f) if cheap < f && point_rect_upper_bound_meters(self.lat, self.lon, r) < f => {
+                f64::INFINITY
+            }
+            _ => cheap,
+        }
+    }
+
+    /// Far boxes, and in a resumed walk the boxes the cheap bound puts nearer than the floor
+    /// (which would otherwise all open at once, a ring as wide as the bound is loose there).
+    fn refine(&self, r: &Rect) -> Option<f64> {
+        let refined = point_rect_refined_lower_bound_meters(self.lat, self.lon, r);
+        match self.floor {
+            Some(f) if refined.is_none() && self.bound(r) < f => {
+                Some(point_rect_min_meters(self.lat, self.lon, r))
+            }
+            _ => refined,
         }
     }
 }

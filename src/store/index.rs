@@ -460,7 +460,7 @@ impl SpatialIndex {
     /// orders equal distances. Yields `(handle, d)`.
     pub fn nearest<'a, B, E>(&'a self, bound: B, exact: E) -> Nearest<'a, B, E>
     where
-        B: Fn(&Rect) -> f64,
+        B: NearBounds,
         E: FnMut(u32) -> (f64, &'a str),
     {
         Nearest::new(self, bound, exact)
@@ -482,7 +482,7 @@ impl SpatialIndex {
 
 #[path = "nearest.rs"]
 mod nearest;
-pub use nearest::Nearest;
+pub use nearest::{NearBounds, Nearest};
 
 #[path = "index_walk.rs"]
 mod index_walk;

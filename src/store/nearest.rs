@@ -25,6 +25,27 @@ use rstar::{ParentNode, RTreeNode};
 use super::{Bx, PageRef, SpatialIndex};
 use crate::geo::Rect;
 
+/// The bounds a [`Nearest`] walk orders boxes by. A closure is a bound without refinement.
+pub trait NearBounds {
+    /// A lower bound of the distance to anything in the box, cheap: it is computed for every
+    /// child of every node and page the walk opens. `+inf` drops the box.
+    fn bound(&self, r: &Rect) -> f64;
+
+    /// A better lower bound for a box whose [`NearBounds::bound`] may be loose, computed only
+    /// when the walk is about to open the box: if it is larger the box is queued again at it
+    /// instead of opened (so a loose bound costs nothing until the walk gets that far, and
+    /// then does not open every loosely bounded box at once).
+    fn refine(&self, _r: &Rect) -> Option<f64> {
+        None
+    }
+}
+
+impl<F: Fn(&Rect) -> f64> NearBounds for F {
+    fn bound(&self, r: &Rect) -> f64 {
+        self(r)
+    }
+}
+
 /// The iterator of [`SpatialIndex::nearest`]: yields `(handle, exact distance)`.
 pub struct Nearest<'a, B, E> {
     index: &'a SpatialIndex,
@@ -58,7 +79,7 @@ struct Candidate<'a> {
 
 impl<'a, B, E> Nearest<'a, B, E>
 where
-    B: Fn(&Rect) -> f64,
+    B: NearBounds,
     E: FnMut(u32) -> (f64, &'a str),
 {
     pub(super) fn new(index: &'a SpatialIndex, bound: B, exact: E) -> Self {
@@ -80,8 +101,11 @@ where
     /// Takes the next step of the run at `next`, queues the rest of the run, and returns what
     /// the step produced (a new run or an exact entry) for the caller to queue.
     fn take_step(&mut self, next: u32, end: u32) -> Option<Candidate<'a>> {
-        let (_, step) = self.runs[next as usize];
+        let (dist, step) = self.runs[next as usize];
         self.queue_rest(next + 1, end);
+        if let Some(later) = self.refined(dist, step) {
+            return Some(later);
+        }
         let start = self.runs.len();
         match step {
             Step::Entry(h) => {
@@ -97,19 +121,19 @@ where
                 let pts = page
                     .pts
                     .iter()
-                    .map(|&(p, h)| (bound(&cover(p)), Step::Entry(h)));
+                    .map(|&(p, h)| (bound.bound(&cover(p)), Step::Entry(h)));
                 self.runs.extend(pts.filter(wanted));
                 let boxes = page
                     .rects
                     .iter()
-                    .map(|(b, h)| (bound(&b.rect()), Step::Entry(*h)));
+                    .map(|(b, h)| (bound.bound(&b.rect()), Step::Entry(*h)));
                 self.runs.extend(boxes.filter(wanted));
             }
             Step::Node(node) => {
                 let bound = &self.bound;
                 let children = node.children().iter().map(|child| match child {
-                    RTreeNode::Leaf(r) => (bound(&r.env.rect()), Step::Page(r.page)),
-                    RTreeNode::Parent(p) => (bound(&envelope_rect(p)), Step::Node(p)),
+                    RTreeNode::Leaf(r) => (bound.bound(&r.env.rect()), Step::Page(r.page)),
+                    RTreeNode::Parent(p) => (bound.bound(&envelope_rect(p)), Step::Node(p)),
                 });
                 self.runs.extend(children.filter(wanted));
             }
@@ -121,6 +145,26 @@ where
             item: Item::Run {
                 next: start as u32,
                 end: end as u32,
+            },
+        })
+    }
+
+    /// A node or page about to be opened at `dist` whose refined bound is larger: queued
+    /// again at that bound, as a run of one (taken again, it refines to the same, and opens).
+    fn refined(&mut self, dist: f64, step: Step<'a>) -> Option<Candidate<'a>> {
+        let rect = match step {
+            Step::Node(node) => envelope_rect(node),
+            Step::Page(p) => self.index.pages[p as usize].env.rect(),
+            Step::Entry(_) => return None,
+        };
+        let later = self.bound.refine(&rect).filter(|&b| b > dist)?;
+        let at = self.runs.len() as u32;
+        self.runs.push((later, step));
+        Some(Candidate {
+            dist: later,
+            item: Item::Run {
+                next: at,
+                end: at + 1,
             },
         })
     }
@@ -167,7 +211,7 @@ fn envelope_rect(p: &ParentNode<PageRef>) -> Rect {
 
 impl<'a, B, E> Iterator for Nearest<'a, B, E>
 where
-    B: Fn(&Rect) -> f64,
+    B: NearBounds,
     E: FnMut(u32) -> (f64, &'a str),
 {
     type Item = (u32, f64);

@@ -403,3 +403,34 @@ proptest! {
         prop_assert_eq!(near_walk(&mut m, q, budget, |_, _| {}), want);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// Points over the whole globe, queries anywhere: boxes more than 90° of longitude away
+    /// (whose cheap bound is refined), the antimeridian and the poles, in steps of any size.
+    #[test]
+    fn a_stepped_nearest_walk_over_the_globe_is_the_distance_order(
+        pts in prop::collection::vec((-90.0..=90.0f64, -180.0..=180.0f64), 1..700),
+        q in (-90.0..=90.0f64, -180.0..=180.0f64),
+        budget in prop_oneof![1usize..20, Just(usize::MAX)],
+    ) {
+        let mut col = Collection::new(false);
+        for (i, &(lat, lon)) in pts.iter().enumerate() {
+            col.set(&format!("g{i}"), Object::geo(Geometry::point(lat, lon, None).unwrap()));
+        }
+        let mut want: Vec<(f64, String)> = pts
+            .iter()
+            .enumerate()
+            .map(|(i, &(lat, lon))| (haversine_meters(q.0, q.1, lat, lon), format!("g{i}")))
+            .collect();
+        want.sort_by(|x, y| x.0.total_cmp(&y.0).then_with(|| x.1.cmp(&y.1)));
+        let mut w = NearWalk::new(q.0, q.1);
+        let mut got = Vec::new();
+        while col.near_walk_step(&mut w, budget, |id, _, d| {
+            got.push((d, id.to_string()));
+            ControlFlow::Continue(())
+        }) == Step::More {}
+        prop_assert_eq!(got, want);
+    }
+}
