@@ -401,6 +401,12 @@ pub fn point_rect_upper_bound_meters(lat: f64, lon: f64, r: &Rect) -> f64 {
 /// takes its cheap form.
 const SMALL_BOX_DEGREES: f64 = 0.01;
 
+/// The least [`point_rect_lower_bound_meters`] from latitude `lat` of a box more than 90° of
+/// longitude away (R·(π/2 − |φ|), shaved): nearer bounds need no refining.
+pub fn far_bound_meters(lat: f64) -> f64 {
+    shave(EARTH_RADIUS_METERS * (FRAC_PI_2 - lat.abs().to_radians())) * (1.0 - 1e-9)
+}
+
 /// The exact lower bound ([`point_rect_min_meters`]) for a box that
 /// [`point_rect_lower_bound_meters`] bounds loosely, more than 90° of longitude away (there
 /// the cheap bound is one constant for every box, and a walk that reaches it would open them

@@ -619,6 +619,8 @@ proptest! {
         if let Some(refined) = point_rect_refined_lower_bound_meters(lat, lon, &r) {
             prop_assert_eq!(refined, point_rect_min_meters(lat, lon, &r));
             prop_assert!(refined * (1.0 + 1e-9) + 1e-6 >= cheap);
+            // The walk asks for a refinement only from this bound on.
+            prop_assert!(cheap >= far_bound_meters(lat), "{} < {}", cheap, far_bound_meters(lat));
         }
     }
 }

@@ -20,7 +20,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 pub use area::{
-    distance_to, point_rect_lower_bound_meters, point_rect_min_meters,
+    distance_to, far_bound_meters, point_rect_lower_bound_meters, point_rect_min_meters,
     point_rect_refined_lower_bound_meters, point_rect_upper_bound_meters, Area,
 };
 pub use clip::clip_to_rect;

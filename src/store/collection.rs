@@ -19,7 +19,7 @@ use super::slab::Slab;
 use super::slot::{Data, ObjRef, Slot};
 use super::walk::AllocLog;
 use crate::geo::{
-    distance_to, point_rect_lower_bound_meters, point_rect_min_meters,
+    distance_to, far_bound_meters, point_rect_lower_bound_meters, point_rect_min_meters,
     point_rect_refined_lower_bound_meters, point_rect_upper_bound_meters, Geometry, Rect,
 };
 
@@ -484,6 +484,7 @@ impl Collection {
             lon,
             cos_lat: lat.to_radians().cos(),
             floor,
+            far: far_bound_meters(lat),
         };
         let exact = move |h: u32| {
             let (id, obj) = self.entry(h);
@@ -628,6 +629,8 @@ struct GeoBounds {
     lon: f64,
     cos_lat: f64,
     floor: Option<f64>,
+    /// The least cheap bound of a box more than 90° of longitude away (see `refine`).
+    far: f64,
 }
 
 impl NearBounds for GeoBounds {
@@ -639,6 +642,10 @@ impl NearBounds for GeoBounds {
             }
             _ => cheap,
         }
+    }
+
+    fn refines_at(&self, dist: f64) -> bool {
+        dist >= self.far || self.floor.is_some_and(|f| dist < f)
     }
 
     /// Far boxes, and in a resumed walk the boxes the cheap bound puts nearer than the floor

@@ -31,6 +31,12 @@ pub trait NearBounds {
     /// child of every node and page the walk opens. `+inf` drops the box.
     fn bound(&self, r: &Rect) -> f64;
 
+    /// Whether a box about to be opened at bound `dist` may have a better bound
+    /// ([`NearBounds::refine`]); a cheap test, since the walk asks it of every box it opens.
+    fn refines_at(&self, _dist: f64) -> bool {
+        false
+    }
+
     /// A better lower bound for a box whose [`NearBounds::bound`] may be loose, computed only
     /// when the walk is about to open the box: if it is larger the box is queued again at it
     /// instead of opened (so a loose bound costs nothing until the walk gets that far, and
@@ -103,8 +109,10 @@ where
     fn take_step(&mut self, next: u32, end: u32) -> Option<Candidate<'a>> {
         let (dist, step) = self.runs[next as usize];
         self.queue_rest(next + 1, end);
-        if let Some(later) = self.refined(dist, step) {
-            return Some(later);
+        if self.bound.refines_at(dist) {
+            if let Some(later) = self.refined(dist, step) {
+                return Some(later);
+            }
         }
         let start = self.runs.len();
         match step {
@@ -122,12 +130,12 @@ where
                     .pts
                     .iter()
                     .map(|&(p, h)| (bound.bound(&cover(p)), Step::Entry(h)));
-                self.runs.extend(pts.filter(wanted));
+                self.runs.extend(pts);
                 let boxes = page
                     .rects
                     .iter()
                     .map(|(b, h)| (bound.bound(&b.rect()), Step::Entry(*h)));
-                self.runs.extend(boxes.filter(wanted));
+                self.runs.extend(boxes);
             }
             Step::Node(node) => {
                 let bound = &self.bound;
@@ -135,11 +143,15 @@ where
                     RTreeNode::Leaf(r) => (bound.bound(&r.env.rect()), Step::Page(r.page)),
                     RTreeNode::Parent(p) => (bound.bound(&envelope_rect(p)), Step::Node(p)),
                 });
-                self.runs.extend(children.filter(wanted));
+                self.runs.extend(children);
             }
         }
+        self.runs[start..].sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
+        // Pruned children (`+inf`) sorted last: drop them.
+        while self.runs.len() > start && self.runs[self.runs.len() - 1].0 == f64::INFINITY {
+            self.runs.pop();
+        }
         let end = self.runs.len();
-        self.runs[start..end].sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
         (start < end).then(|| Candidate {
             dist: self.runs[start].0,
             item: Item::Run {
@@ -151,6 +163,8 @@ where
 
     /// A node or page about to be opened at `dist` whose refined bound is larger: queued
     /// again at that bound, as a run of one (taken again, it refines to the same, and opens).
+    #[cold]
+    #[inline(never)]
     fn refined(&mut self, dist: f64, step: Step<'a>) -> Option<Candidate<'a>> {
         let rect = match step {
             Step::Node(node) => envelope_rect(node),
@@ -178,11 +192,6 @@ where
             });
         }
     }
-}
-
-/// False for a child the bound prunes (`+inf`).
-fn wanted((bound, _): &(f64, Step<'_>)) -> bool {
-    *bound != f64::INFINITY
 }
 
 /// A box covering the exact point stored as `p`, cheaper to make than [`Bx::around`]'s
