@@ -88,6 +88,8 @@ pub struct Config {
     /// Milliseconds the allocator keeps freed memory before returning it to the OS (startup
     /// only).
     pub allocator_purge_delay_ms: u64,
+    /// Worker threads of the runtime; 0 = one per CPU the process may run on (startup only).
+    pub threads: u64,
     /// Leader to follow (replication; not implemented yet, startup refuses it).
     pub follow_host: String,
     pub follow_port: u16,
@@ -122,11 +124,15 @@ impl Default for Config {
             read_only: false,
             allocator_thp: false,
             allocator_purge_delay_ms: 100,
+            threads: 0,
             follow_host: String::new(),
             follow_port: 0,
         }
     }
 }
+
+/// The most worker threads `threads` may ask for.
+const MAX_THREADS: u64 = 1024;
 
 /// Names CONFIG GET lists, in order.
 pub const CONFIG_NAMES: &[&str] = &[
@@ -156,6 +162,7 @@ pub const CONFIG_NAMES: &[&str] = &[
     "read-only",
     "allocator-thp",
     "allocator-purge-delay-ms",
+    "threads",
     "follow-host",
     "follow-port",
 ];
@@ -238,6 +245,7 @@ impl Config {
             "read-only" => yes_no(self.read_only),
             "allocator-thp" => yes_no(self.allocator_thp),
             "allocator-purge-delay-ms" => self.allocator_purge_delay_ms.to_string(),
+            "threads" => self.threads.to_string(),
             "follow-host" => self.follow_host.clone(),
             "follow-port" => self.follow_port.to_string(),
             _ => return None,
@@ -282,11 +290,25 @@ impl Config {
             "allocator-purge-delay-ms" => {
                 self.allocator_purge_delay_ms = value.parse().map_err(|_| bad())?
             }
+            "threads" => {
+                self.threads = value.parse().map_err(|_| bad())?;
+                if self.threads > MAX_THREADS {
+                    return Err(bad());
+                }
+            }
             "follow-host" => self.follow_host = value.into(),
             "follow-port" => self.follow_port = value.parse().map_err(|_| bad())?,
             _ => return Err(format!("Unsupported CONFIG parameter: {name}")),
         }
         Ok(())
+    }
+
+    /// The runtime's worker threads: `threads`, or one per CPU the process may run on.
+    pub fn worker_threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
+        }
     }
 
     /// Path of the AOF.

@@ -25,6 +25,7 @@ fn main() {
         .init();
     meridian::allocator::configure(cfg.allocator_thp, cfg.allocator_purge_delay_ms);
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cfg.worker_threads())
         .enable_all()
         .build()
         .expect("tokio runtime");

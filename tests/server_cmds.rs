@@ -250,6 +250,51 @@ fn digest_follows_the_data_not_the_history() {
         .starts_with("*6\r\n$5\r\nnokey\r\n$-1\r\n"));
 }
 
+/// Threads of a process whose name starts with `prefix` (tokio names its workers).
+fn threads_named(pid: u32, prefix: &str) -> usize {
+    let dir = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    dir.filter(|t| {
+        let comm = t.as_ref().unwrap().path().join("comm");
+        std::fs::read_to_string(comm).is_ok_and(|c| c.starts_with(prefix))
+    })
+    .count()
+}
+
+#[test]
+fn threads_is_startup_config_shown_in_info() {
+    let s = TestServer::start();
+    let mut c = s.wire();
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let server = unbulk(&c.cmd(&["INFO", "server"]));
+    assert!(
+        server.contains(&format!("\r\nthreads:{cores}\r\n")),
+        "{server}"
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "threads"]),
+        arr(&[b("threads"), b("0")])
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "threads", "3"]),
+        err("'threads' cannot be changed at run time: set it in the config file and restart")
+    );
+    let many = (cores + 3).to_string();
+    let mut env = TestServer::spawn_env(&s.dir.join("env"), &[], &[("MERIDIAN_THREADS", &many)]);
+    env.wait_ready();
+    let server = unbulk(&env.wire().cmd(&["INFO", "server"]));
+    assert!(
+        server.contains(&format!("\r\nthreads:{many}\r\n")),
+        "{server}"
+    );
+    // The workers, and maybe a blocking-pool thread (same name) left from the AOF load.
+    let named = threads_named(env.pid().unwrap(), "tokio-rt-worker");
+    assert!(
+        (cores + 3..=cores + 4).contains(&named),
+        "{named} tokio threads"
+    );
+    assert_eq!(env.stop(), Some(0));
+}
+
 #[test]
 fn allocator_settings_are_startup_config_shown_in_info() {
     let s = TestServer::start();

@@ -480,6 +480,7 @@ impl Host for Server {
             version: env!("CARGO_PKG_VERSION"),
             pid: std::process::id(),
             port: cfg.port,
+            threads: cfg.worker_threads() as u64,
             uptime_secs: self.started.elapsed().as_secs(),
             aof_enabled: cfg.appendonly,
             aof_size: aof.as_ref().map_or(0, |a| a.size()),
