@@ -80,7 +80,7 @@ pub struct Config {
     /// there and answers a cursor to continue from.
     pub search_max_hits: u64,
     /// Entries (objects or index entries, hits or not) a search walks per data-lock hold;
-    /// a longer walk releases the lock and resumes (all searches but SPARSE).
+    /// a longer walk releases the lock and resumes (every search).
     pub search_walk_batch: u64,
     pub read_only: bool,
     /// Let the allocator use transparent huge pages (startup only; see `allocator::configure`).

@@ -16,6 +16,7 @@ pub mod keys_read;
 pub mod scan;
 pub mod search;
 pub mod server;
+pub mod sparse;
 pub mod stream;
 pub mod table;
 pub mod walk;

@@ -524,30 +524,3 @@ pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<W
     let order = Order::Values(crate::store::walk::ValueWalk::new(opts.desc));
     super::walk::start(col, opts, w, order, ctx)
 }
-
-/// Applies the cursor, expiry, MATCH/WHERE and the limit to a search's hits (in the order the
-/// search walks them). The next cursor counts walked hits; it is 0 when the walk is complete.
-pub fn collect<'a>(
-    mut w: ResultWriter<'_>,
-    opts: &SearchOpts,
-    hits: impl Iterator<Item = (&'a str, ObjRef<'a>, Option<f64>)>,
-    ctx: &ReadCtx,
-) -> CmdResult<Reply> {
-    let mut walked = opts.cursor;
-    let mut rest = hits.skip(opts.cursor as usize);
-    let mut more = false;
-    loop {
-        if w.full() {
-            more = rest.next().is_some();
-            break;
-        }
-        let Some((id, obj, distance)) = rest.next() else {
-            break;
-        };
-        walked += 1;
-        if !obj.is_expired(ctx.now_ms) && opts.accepts(id, obj) {
-            w.push(id, obj, distance);
-        }
-    }
-    w.finish(if more { walked } else { 0 }, ctx.host)
-}

@@ -1,16 +1,18 @@
 //! The spatial searches: NEARBY (distance-ordered, best-first over the R-tree), WITHIN and
 //! INTERSECTS (R-tree prefilter on the area's bounding box, then an exact test), with the
-//! search options and outputs shared with SCAN; all three walk in steps (`super::walk`).
+//! search options and outputs shared with SCAN; all three walk in steps (`super::walk`),
+//! SPARSE too (`super::sparse`).
 
 use super::args::Args;
 use super::keys::{live, missing};
-use super::scan::{collect, ResultWriter, SearchCmd, SearchOpts};
+use super::scan::{ResultWriter, SearchCmd, SearchOpts};
+use super::sparse::SparseWalk;
 use super::walk::{Order, Walked};
 use super::ReadCtx;
 use crate::error::{CmdError, CmdResult};
-use crate::geo::{distance_to, Area, Geometry, Rect};
+use crate::geo::{Area, Geometry};
 use crate::store::walk::NearWalk;
-use crate::store::{Collection, Db, ObjRef};
+use crate::store::Db;
 
 /// Which predicate a WITHIN/INTERSECTS search applies.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -165,15 +167,11 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Walked> {
         return Ok(Walked::Done(w.finish(0, ctx.host)?));
     };
     if let (Some(depth), Some(meters)) = (opts.sparse, meters) {
-        // Tile38 answers NEARBY … SPARSE as an INTERSECTS of the circle, cell by cell: at most
-        // 4^8 cells, one tree query each, in one hold.
+        // Tile38 answers NEARBY … SPARSE as an INTERSECTS of the circle, cell by cell.
         let area = Area::Circle { lat, lon, meters };
-        let hits = sparse_hits(col, &area, depth, ctx.now_ms, |g| area.intersects(g));
-        let hits = hits.into_iter().map(|(id, o)| {
-            let d = o.geometry().map(|g| distance_to(lat, lon, &g));
-            (id, o, d.filter(|_| extra.distance))
-        });
-        return Ok(Walked::Done(collect(w, &opts, hits, ctx)?));
+        let from = extra.distance.then_some((lat, lon));
+        let order = Order::Sparse(Box::new(SparseWalk::new(area, false, depth, from)));
+        return super::walk::start(col, opts, w, order, ctx);
     }
     let order = Order::Nearby {
         walk: NearWalk::new(lat, lon),
@@ -219,19 +217,14 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
     let Some(col) = col else {
         return Ok(Walked::Done(w.finish(0, ctx.host)?));
     };
+    let within = pred == Predicate::Within;
     if let Some(depth) = opts.sparse {
-        // At most 4^8 cells, one tree query each: one hold.
-        let test = |g: &Geometry| match pred {
-            Predicate::Within => area.contains(g),
-            Predicate::Intersects => area.intersects(g),
-        };
-        let hits = sparse_hits(col, &area, depth, ctx.now_ms, test);
-        let hits = hits.into_iter().map(|(id, o)| (id, o, None));
-        return Ok(Walked::Done(collect(w, &opts, hits, ctx)?));
+        let order = Order::Sparse(Box::new(SparseWalk::new(area, within, depth, None)));
+        return super::walk::start(col, opts, w, order, ctx);
     }
     let order = Order::Area {
         area,
-        within: pred == Predicate::Within,
+        within,
         walk: None,
     };
     super::walk::start(col, opts, w, order, ctx)
@@ -247,56 +240,4 @@ fn check_clip_area(word: &str) -> CmdResult<()> {
         }
         _ => Ok(()),
     }
-}
-
-/// SPARSE: splits the area's bounding box into quadrants `depth` times (north-west,
-/// north-east, south-west, south-east, Tile38's order) and takes from each cell the first
-/// object in R-tree order that passes `test` and was not taken from an earlier cell. As in
-/// Tile38, MATCH/WHERE are applied afterwards, so a cell whose first object fails them
-/// contributes nothing.
-fn sparse_hits<'a>(
-    col: &'a Collection,
-    area: &Area,
-    depth: u8,
-    now_ms: i64,
-    test: impl Fn(&Geometry) -> bool,
-) -> Vec<(&'a str, ObjRef<'a>)> {
-    let mut cells = vec![area.bbox()];
-    for _ in 0..depth {
-        cells = cells.iter().flat_map(quadrants).collect();
-    }
-    let mut taken = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for cell in &cells {
-        let first = col
-            .intersecting(cell)
-            .filter(|(id, _)| !taken.contains(id))
-            .find(|(_, o)| !o.is_expired(now_ms) && o.geometry().is_some_and(|g| test(&g)));
-        if let Some((id, o)) = first {
-            taken.insert(id);
-            out.push((id, o));
-        }
-    }
-    out
-}
-
-/// The four quadrants of a rectangle, north-west first, then north-east, south-west,
-/// south-east.
-fn quadrants(r: &Rect) -> [Rect; 4] {
-    let (mid_lat, mid_lon) = (
-        r.min_lat + (r.max_lat - r.min_lat) / 2.0,
-        r.min_lon + (r.max_lon - r.min_lon) / 2.0,
-    );
-    let rect = |min_lat, min_lon, max_lat, max_lon| Rect {
-        min_lat,
-        min_lon,
-        max_lat,
-        max_lon,
-    };
-    [
-        rect(mid_lat, r.min_lon, r.max_lat, mid_lon),
-        rect(mid_lat, mid_lon, r.max_lat, r.max_lon),
-        rect(r.min_lat, r.min_lon, mid_lat, mid_lon),
-        rect(r.min_lat, mid_lon, mid_lat, r.max_lon),
-    ]
 }

@@ -1,6 +1,6 @@
-//! The walk of SCAN, SEARCH, NEARBY, WITHIN and INTERSECTS in steps of at most
+//! The walk of SCAN, SEARCH, NEARBY, WITHIN and INTERSECTS (SPARSE too) in steps of at most
 //! `search-walk-batch` walked entries (objects for SCAN and NEARBY, index entries for the area
-//! searches; hits or not), so that
+//! searches, cells and index entries for SPARSE; hits or not), so that
 //! exec can release the read lock between steps: a walk that fits one step answers
 //! [`Walked::Done`] in the same single hold as always; a longer one answers
 //! [`Walked::More`], and exec calls [`SearchWalk::resume`] under a new hold until done.
@@ -20,6 +20,7 @@
 use std::ops::ControlFlow;
 
 use super::scan::{ResultWriter, SearchOpts};
+use super::sparse::SparseWalk;
 use super::ReadCtx;
 use crate::error::CmdResult;
 use crate::geo::Area;
@@ -53,6 +54,8 @@ pub enum Order {
         distance: bool,
         total: u64,
     },
+    /// SPARSE: one object from each cell of the area's box split `depth` times.
+    Sparse(Box<SparseWalk>),
     /// The objects whose box meets the area's, tested exactly.
     Area {
         area: Area,
@@ -204,6 +207,9 @@ impl<'k> Walk<'k> {
                 }
                 ControlFlow::Continue(())
             }),
+            Order::Sparse(walk) => walk.step(col, budget, now, |id, o, d| {
+                sink.offer(opts, (id, o, d), now)
+            }),
             Order::Area { area, within, walk } => {
                 let walk = walk.get_or_insert_with(|| col.area_walk(&area.bbox()));
                 col.area_walk_step(walk, budget, |id, o| {
@@ -233,6 +239,7 @@ impl<'k> Walk<'k> {
                 let (lat, lon) = walk.point();
                 *walk = NearWalk::new(lat, lon);
             }
+            Order::Sparse(walk) => walk.restart(),
             Order::Area { walk, .. } => *walk = None,
         }
     }
