@@ -123,7 +123,11 @@ fn replies(s: &TestServer) -> Vec<String> {
         out.push(r.cmd(&q));
         out.push(js.json(&q));
         if q.contains(&"COUNT") || q.contains(&"SPARSE") {
-            assert!(!out.last().unwrap().starts_with('-'), "{q:?}: {:?}", out.last());
+            assert!(
+                !out.last().unwrap().starts_with('-'),
+                "{q:?}: {:?}",
+                out.last()
+            );
             continue;
         }
         let mut cursor = 0u64;

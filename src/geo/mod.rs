@@ -325,13 +325,38 @@ pub fn fmt_coord(x: f64, out: &mut String) {
 /// Great-circle distance in metres by the haversine formula (Tile38's `geo.DistanceTo`),
 /// bit-identical to Tile38's result (sine, cosine and arcsine follow Go's `math`).
 pub fn haversine_meters(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let d_lat = p2 - p1;
-    let d_lon = lon2.to_radians() - lon1.to_radians();
-    let s_lat = cephes::sin(d_lat / 2.0);
-    let s_lon = cephes::sin(d_lon / 2.0);
-    let h = s_lat * s_lat + cephes::cos(p1) * cephes::cos(p2) * s_lon * s_lon;
-    EARTH_RADIUS_METERS * 2.0 * cephes::asin(h.sqrt())
+    HaversineFrom::new(lat1, lon1).meters(lat2, lon2)
+}
+
+/// [`haversine_meters`] from one point to many, with that point's cosine computed once
+/// (NEARBY's exact distances); the same operations in the same order, so the same bits.
+#[derive(Debug, Clone, Copy)]
+pub struct HaversineFrom {
+    p1: f64,
+    lon1: f64,
+    cos_p1: f64,
+}
+
+impl HaversineFrom {
+    pub fn new(lat1: f64, lon1: f64) -> HaversineFrom {
+        let p1 = lat1.to_radians();
+        HaversineFrom {
+            p1,
+            lon1: lon1.to_radians(),
+            cos_p1: cephes::cos(p1),
+        }
+    }
+
+    /// Metres to `(lat2, lon2)`.
+    pub fn meters(&self, lat2: f64, lon2: f64) -> f64 {
+        let p2 = lat2.to_radians();
+        let d_lat = p2 - self.p1;
+        let d_lon = lon2.to_radians() - self.lon1;
+        let s_lat = cephes::sin(d_lat / 2.0);
+        let s_lon = cephes::sin(d_lon / 2.0);
+        let h = s_lat * s_lat + self.cos_p1 * cephes::cos(p2) * s_lon * s_lon;
+        EARTH_RADIUS_METERS * 2.0 * cephes::asin(h.sqrt())
+    }
 }
 
 /// The bounding box of the circle of `meters` around a point (Tile38's

@@ -19,8 +19,9 @@ use super::slab::Slab;
 use super::slot::{Data, ObjRef, Slot};
 use super::walk::AllocLog;
 use crate::geo::{
-    distance_to, far_bound_meters, point_rect_lower_bound_meters, point_rect_min_meters,
-    point_rect_refined_lower_bound_meters, point_rect_upper_bound_meters, Geometry, Rect,
+    far_bound_meters, point_rect_lower_bound_meters, point_rect_min_meters,
+    point_rect_refined_lower_bound_meters, point_rect_upper_bound_meters, Geometry, HaversineFrom,
+    Rect,
 };
 
 /// One collection.
@@ -483,14 +484,17 @@ impl Collection {
             lat,
             lon,
             cos_lat: lat.to_radians().cos(),
-            floor,
+            floor: floor.unwrap_or(f64::NEG_INFINITY),
             far: far_bound_meters(lat),
         };
+        // As `geo::distance_to` (to the object's centre), the query's cosine computed once.
+        let from = HaversineFrom::new(lat, lon);
         let exact = move |h: u32| {
             let (id, obj) = self.entry(h);
-            let d = obj
-                .geometry()
-                .map_or(f64::INFINITY, |g| distance_to(lat, lon, &g));
+            let d = obj.geometry().map_or(f64::INFINITY, |g| {
+                let (clat, clon) = g.center();
+                from.meters(clat, clon)
+            });
             (d, id)
         };
         self.d.index.nearest(bounds, exact)
@@ -628,7 +632,8 @@ struct GeoBounds {
     lat: f64,
     lon: f64,
     cos_lat: f64,
-    floor: Option<f64>,
+    /// `-inf` for a first walk (nothing is below it).
+    floor: f64,
     /// The least cheap bound of a box more than 90° of longitude away (see `refine`).
     far: f64,
 }
@@ -636,28 +641,25 @@ struct GeoBounds {
 impl NearBounds for GeoBounds {
     fn bound(&self, r: &Rect) -> f64 {
         let cheap = point_rect_lower_bound_meters(self.lat, self.cos_lat, self.lon, r);
-        match self.floor {
-            Some(f) if cheap < f && point_rect_upper_bound_meters(self.lat, self.lon, r) < f => {
-                f64::INFINITY
-            }
-            _ => cheap,
+        let f = self.floor;
+        if cheap < f && point_rect_upper_bound_meters(self.lat, self.lon, r) < f {
+            return f64::INFINITY;
         }
+        cheap
     }
 
     fn refines_at(&self, dist: f64) -> bool {
-        dist >= self.far || self.floor.is_some_and(|f| dist < f)
+        dist >= self.far || dist < self.floor
     }
 
     /// Far boxes, and in a resumed walk the boxes the cheap bound puts nearer than the floor
     /// (which would otherwise all open at once, a ring as wide as the bound is loose there).
     fn refine(&self, r: &Rect) -> Option<f64> {
         let refined = point_rect_refined_lower_bound_meters(self.lat, self.lon, r);
-        match self.floor {
-            Some(f) if refined.is_none() && self.bound(r) < f => {
-                Some(point_rect_min_meters(self.lat, self.lon, r))
-            }
-            _ => refined,
+        if refined.is_none() && self.bound(r) < self.floor {
+            return Some(point_rect_min_meters(self.lat, self.lon, r));
         }
+        refined
     }
 }
 
