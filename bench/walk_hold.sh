@@ -16,7 +16,8 @@ stat() { c INFO stats | tr -d '\r' | grep "^$1:" | cut -d: -f2; }
 run() {
   for q in "SCAN bench WHERE speed 999 999 COUNT" "WITHIN bench LIMIT 1000000 IDS BOUNDS -90 -180 90 180" \
       "INTERSECTS bench WHERE speed 999 999 COUNT BOUNDS -90 -180 90 180" \
-      "NEARBY bench WHERE speed 999 999 COUNT POINT 60 0" "NEARBY bench LIMIT 1000000 IDS POINT 60 0"; do
+      "NEARBY bench WHERE speed 999 999 COUNT POINT 60 0" "NEARBY bench LIMIT 1000000 IDS POINT 60 0" \
+      "INTERSECTS bench SPARSE 8 COUNT BOUNDS -90 -180 90 180"; do
     for k in 1 2 3; do
       s=$(date +%s%N); c $q | tail -1 >/dev/null; e=$(date +%s%N)
       echo "  $q: $(( (e-s)/1000000 )) ms"
