@@ -134,3 +134,49 @@ mod tests {
         assert_eq!(a.finish(), Err(CmdError::InvalidArg("extra".into())));
     }
 }
+
+/// A word upper-cased on the stack, to match against keywords without allocating (a search
+/// or SET parses several per request). A word longer than any keyword reads as `""`, which
+/// matches none.
+pub struct Upper {
+    buf: [u8; Upper::MAX],
+    len: usize,
+}
+
+impl Upper {
+    /// Longer than the longest keyword (`WHEREEVALSHA`).
+    const MAX: usize = 16;
+
+    pub fn new(word: &str) -> Upper {
+        let mut up = Upper {
+            buf: [0; Upper::MAX],
+            len: 0,
+        };
+        if let Some(dst) = up.buf.get_mut(..word.len()) {
+            dst.copy_from_slice(word.as_bytes());
+            dst.make_ascii_uppercase();
+            up.len = word.len();
+        }
+        up
+    }
+
+    pub fn as_str(&self) -> &str {
+        // ASCII upper-casing keeps UTF-8 valid, so this never falls back.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Upper;
+
+    #[test]
+    fn upper_cases_short_words_and_blanks_long_ones() {
+        assert_eq!(Upper::new("nearBy").as_str(), "NEARBY");
+        assert_eq!(Upper::new("").as_str(), "");
+        assert_eq!(Upper::new("wheREEVALSHA").as_str(), "WHEREEVALSHA");
+        assert_eq!(Upper::new("ü-point").as_str(), "ü-POINT");
+        assert_eq!(Upper::new("sixteen-chars-xy").as_str(), "SIXTEEN-CHARS-XY");
+        assert_eq!(Upper::new("seventeen-chars-x").as_str(), "");
+    }
+}

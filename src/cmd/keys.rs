@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use super::args::Args;
+use super::args::{Args, Upper};
 use super::jsonpath;
 use super::WriteCtx;
 use crate::error::{CmdError, CmdResult};
@@ -105,7 +105,7 @@ pub fn set(db: &mut Db, a: &mut Args, ctx: &mut WriteCtx) -> CmdResult<Reply> {
     let mut opts = SetOptions::default();
     let body = loop {
         let word = a.next_str()?;
-        match word.to_ascii_uppercase().as_str() {
+        match Upper::new(word).as_str() {
             "FIELD" => {
                 let name = field_name(a.next_str()?)?;
                 let value = a.next_str()?;
@@ -165,7 +165,7 @@ fn field_name(name: &str) -> CmdResult<&str> {
 
 /// Parses the body of a SET after its type word.
 fn parse_body(word: &str, a: &mut Args) -> CmdResult<Body> {
-    let geom = match word.to_ascii_uppercase().as_str() {
+    let geom = match Upper::new(word).as_str() {
         "STRING" => return Ok(Body::Str(a.next_str()?.into())),
         "POINT" => {
             let lat = a.next_f64()?;

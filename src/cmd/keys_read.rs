@@ -1,7 +1,7 @@
 //! Read commands on keys and ids: GET, KEYS, TYPE, EXISTS, FEXISTS, FGET, TTL, JGET, BOUNDS,
 //! STATS. Objects past their expiry read as missing even before the sweep removes them.
 
-use super::args::Args;
+use super::args::{Args, Upper};
 use super::keys::{document_of, live, missing};
 use super::{jsonpath, ReadCtx};
 use crate::error::{CmdError, CmdResult};
@@ -55,7 +55,7 @@ pub fn get(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Reply> {
         GetKind::Object
     } else {
         let word = a.next_str()?;
-        match word.to_ascii_uppercase().as_str() {
+        match Upper::new(word).as_str() {
             "OBJECT" => GetKind::Object,
             "POINT" => GetKind::Point,
             "BOUNDS" => GetKind::Bounds,

@@ -3,7 +3,7 @@
 //! output kinds and Tile38's checks of their combinations; plus turning matched objects into
 //! [`SearchItem`]s and walking hits with a cursor.
 
-use super::args::Args;
+use super::args::{Args, Upper};
 use super::filter::{Where, WhereIn};
 use super::keys_read::field_value;
 use super::walk::{Order, Walked};
@@ -96,7 +96,7 @@ impl SearchOpts {
     /// Parses one option word (already consumed) if it is a search option. Returns false when
     /// the word is not one, so the caller can try its own words.
     pub fn parse_word(&mut self, word: &str, a: &mut Args) -> CmdResult<bool> {
-        match word.to_ascii_uppercase().as_str() {
+        match Upper::new(word).as_str() {
             "CURSOR" if self.cursor_given => return Err(duplicate(word)),
             "CURSOR" => {
                 self.cursor = a.next_u64()?;

@@ -3,7 +3,7 @@
 //! search options and outputs shared with SCAN; all three walk in steps (`super::walk`),
 //! SPARSE too (`super::sparse`).
 
-use super::args::Args;
+use super::args::{Args, Upper};
 use super::keys::{live, missing};
 use super::scan::{ResultWriter, SearchCmd, SearchOpts};
 use super::sparse::SparseWalk;
@@ -43,7 +43,7 @@ fn parse_options<'a>(
         if !is_area_bounds && opts.parse_word(word, a)? {
             continue;
         }
-        match word.to_ascii_uppercase().as_str() {
+        match Upper::new(word).as_str() {
             "DISTANCE" if nearby && extra.distance => {
                 return Err(CmdError::Other("duplicate argument 'DISTANCE'".into()))
             }
@@ -74,7 +74,7 @@ fn parse_options<'a>(
 /// Parses a search area (after its keyword) as Tile38 names them; arguments after it are left
 /// for the caller.
 pub(super) fn parse_area(db: &Db, word: &str, a: &mut Args, now_ms: i64) -> CmdResult<Area> {
-    let area = match word.to_ascii_uppercase().as_str() {
+    let area = match Upper::new(word).as_str() {
         "POINT" => {
             let (lat, lon) = (a.next_f64()?, a.next_f64()?);
             Geometry::point(lat, lon, None)?;
