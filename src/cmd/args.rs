@@ -107,34 +107,6 @@ pub fn parse_f64(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::Request;
-
-    fn args(v: &[&str]) -> Request {
-        Request::from_strs(v)
-    }
-
-    #[test]
-    fn errors_follow_tile38() {
-        let raw = args(&["33.5", "abc"]);
-        let mut a = Args::new("SET", raw.argv());
-        assert_eq!(a.next_f64().unwrap(), 33.5);
-        assert_eq!(a.next_f64(), Err(CmdError::InvalidArg("abc".into())));
-        assert_eq!(a.next_str(), Err(CmdError::WrongArity("SET".into())));
-    }
-
-    #[test]
-    fn eat_is_case_insensitive_and_finish_names_extras() {
-        let raw = args(&["withFields", "extra"]);
-        let mut a = Args::new("GET", raw.argv());
-        assert!(!a.eat("OBJECT"));
-        assert!(a.eat("WITHFIELDS"));
-        assert_eq!(a.finish(), Err(CmdError::InvalidArg("extra".into())));
-    }
-}
-
 /// A word upper-cased on the stack, to match against keywords without allocating (a search
 /// or SET parses several per request). A word longer than any keyword reads as `""`, which
 /// matches none.
@@ -168,7 +140,30 @@ impl Upper {
 
 #[cfg(test)]
 mod tests {
-    use super::Upper;
+    use super::*;
+    use crate::protocol::Request;
+
+    fn args(v: &[&str]) -> Request {
+        Request::from_strs(v)
+    }
+
+    #[test]
+    fn errors_follow_tile38() {
+        let raw = args(&["33.5", "abc"]);
+        let mut a = Args::new("SET", raw.argv());
+        assert_eq!(a.next_f64().unwrap(), 33.5);
+        assert_eq!(a.next_f64(), Err(CmdError::InvalidArg("abc".into())));
+        assert_eq!(a.next_str(), Err(CmdError::WrongArity("SET".into())));
+    }
+
+    #[test]
+    fn eat_is_case_insensitive_and_finish_names_extras() {
+        let raw = args(&["withFields", "extra"]);
+        let mut a = Args::new("GET", raw.argv());
+        assert!(!a.eat("OBJECT"));
+        assert!(a.eat("WITHFIELDS"));
+        assert_eq!(a.finish(), Err(CmdError::InvalidArg("extra".into())));
+    }
 
     #[test]
     fn upper_cases_short_words_and_blanks_long_ones() {
