@@ -1,11 +1,13 @@
 //! Micro-benchmarks of the hot store paths: inserting points (index upkeep included), bulk
-//! loading the R-tree, a bounding-box query, the nearest-neighbour walk, a circle search with
-//! its exact predicate, and GeoJSON parsing.
+//! loading the R-tree, a bounding-box query, the nearest-neighbour walk (in one step and in
+//! resumed steps), a circle search with its exact predicate, and GeoJSON parsing.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use meridian::geo::{Geometry, Rect};
+use meridian::store::walk::{NearWalk, Step};
 use meridian::store::{Collection, Object};
 use std::hint::black_box;
+use std::ops::ControlFlow;
 
 mod common;
 
@@ -113,5 +115,37 @@ fn bench_small_queries(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_store, bench_small_queries);
+/// A long NEARBY walk (the first 40960 of 1M points) in one step and in the steps of 4096 it
+/// takes under the default `search-walk-batch`: the difference is what resuming costs.
+fn bench_nearby_walk_steps(c: &mut Criterion) {
+    let mut col = Collection::new(false);
+    for (id, g) in points(1_000_000) {
+        col.set(&id, Object::geo(g));
+    }
+    let walk = |budget: usize| {
+        let mut w = NearWalk::new(60.094824, -0.078598);
+        let mut got = 0usize;
+        while col.near_walk_step(&mut w, budget, |_, _, _| {
+            got += 1;
+            match got {
+                40_960 => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            }
+        }) == Step::More
+        {}
+        got
+    };
+    let mut g = c.benchmark_group("nearby_walk_40960_of_1m");
+    g.sample_size(10);
+    g.bench_function("one_step", |b| b.iter(|| black_box(walk(usize::MAX))));
+    g.bench_function("steps_of_4096", |b| b.iter(|| black_box(walk(4096))));
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_store,
+    bench_small_queries,
+    bench_nearby_walk_steps
+);
 criterion_main!(benches);
