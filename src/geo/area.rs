@@ -357,10 +357,9 @@ pub fn point_rect_lower_bound_meters(lat: f64, cos_lat: f64, lon: f64, r: &Rect)
         return 0.0;
     }
     let lat_gap = (lat.clamp(r.min_lat, r.max_lat) - lat).abs().to_radians();
-    if spans_lon(r, lon) {
+    let Some(d_lon) = lon_gap(r, lon) else {
         return shave(EARTH_RADIUS_METERS * lat_gap);
-    }
-    let d_lon = shortest_lon_gap(lon, r.min_lon).min(shortest_lon_gap(lon, r.max_lon));
+    };
     let circle = if d_lon > 90.0 {
         FRAC_PI_2 - lat.abs().to_radians()
     } else {
@@ -381,10 +380,7 @@ pub fn point_rect_lower_bound_meters(lat: f64, cos_lat: f64, lon: f64, r: &Rect)
 pub fn point_rect_upper_bound_meters(lat: f64, lon: f64, r: &Rect) -> f64 {
     let extent = (r.max_lat - r.min_lat) + (r.max_lon - r.min_lon);
     let d = if extent < SMALL_BOX_DEGREES {
-        let (clat, clon) = (
-            r.min_lat + (r.max_lat - r.min_lat) / 2.0,
-            r.min_lon + (r.max_lon - r.min_lon) / 2.0,
-        );
+        let (clat, clon) = r.center();
         haversine_meters(lat, lon, clat, clon) + EARTH_RADIUS_METERS * extent.to_radians() / 2.0
     } else {
         let anti_lon = if lon > 0.0 { lon - 180.0 } else { lon + 180.0 };
@@ -412,11 +408,17 @@ pub fn far_bound_meters(lat: f64) -> f64 {
 /// the cheap bound is one constant for every box, and a walk that reaches it would open them
 /// all); None for the others, where the cheap bound is within a corner's √2.
 pub fn point_rect_refined_lower_bound_meters(lat: f64, lon: f64, r: &Rect) -> Option<f64> {
+    let d_lon = lon_gap(r, lon)?;
+    (d_lon > 90.0).then(|| point_rect_min_meters(lat, lon, r))
+}
+
+/// Degrees of longitude from `lon` to the nearer meridian edge of `r`, the shortest way
+/// round; None when `r` spans `lon`.
+fn lon_gap(r: &Rect, lon: f64) -> Option<f64> {
     if spans_lon(r, lon) {
         return None;
     }
-    let d_lon = shortest_lon_gap(lon, r.min_lon).min(shortest_lon_gap(lon, r.max_lon));
-    (d_lon > 90.0).then(|| point_rect_min_meters(lat, lon, r))
+    Some(shortest_lon_gap(lon, r.min_lon).min(shortest_lon_gap(lon, r.max_lon)))
 }
 
 /// True when `r` spans longitude `lon`, taken the shortest way round.

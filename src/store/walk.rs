@@ -283,13 +283,13 @@ impl NearWalk {
     pub fn point(&self) -> (f64, f64) {
         (self.lat, self.lon)
     }
+}
 
-    /// True when `(d, id)` was passed already.
-    fn passed(&self, d: f64, id: &str) -> bool {
-        self.after
-            .as_ref()
-            .is_some_and(|(ad, aid)| d.total_cmp(ad).then_with(|| id.cmp(aid)).is_le())
-    }
+/// True when `(d, id)` is at or before `after`, the last (distance, id) walked.
+fn passed(after: &Option<(f64, String)>, d: f64, id: &str) -> bool {
+    after
+        .as_ref()
+        .is_some_and(|(ad, aid)| d.total_cmp(ad).then_with(|| id.cmp(aid)).is_le())
 }
 
 impl Collection {
@@ -309,7 +309,7 @@ impl Collection {
         let mut near = self.nearby_handles(w.lat, w.lon, floor).peekable();
         for (h, d) in near.by_ref() {
             let (id, obj) = self.entry(h);
-            if w.passed(d, id) {
+            if passed(&w.after, d, id) {
                 continue;
             }
             walked += 1;
@@ -327,20 +327,13 @@ impl Collection {
         w.after = last.map(|(d, id)| (d, id.to_string()));
         // The first step's handles are those up to where it stopped: walked again (once per
         // walk, and only for a walk that goes on) rather than recorded by every NEARBY.
-        let (lat, lon) = (w.lat, w.lon);
-        let until = &*w;
-        let mut first = Vec::new();
-        if until.visited.seen.is_none() {
-            first.extend(
-                self.nearby_handles(lat, lon, None)
-                    .take_while(|&(h, d)| until.passed(d, self.entry(h).0))
-                    .map(|(h, _)| h),
-            );
-        }
+        let (lat, lon, after) = (w.lat, w.lon, &w.after);
         w.visited.step_ends(self, |v| {
-            first.iter().for_each(|&h| {
-                v.test_and_set(h);
-            })
+            self.nearby_handles(lat, lon, None)
+                .take_while(|&(h, d)| passed(after, d, self.entry(h).0))
+                .for_each(|(h, _)| {
+                    v.test_and_set(h);
+                })
         });
         Step::More
     }
