@@ -105,22 +105,35 @@ fn inside(&(a, b): &(u16, u16)) -> bool {
     (RECT.min_lat..=RECT.max_lat).contains(&lat) && (RECT.min_lon..=RECT.max_lon).contains(&lon)
 }
 
-/// Every id a walk yields, in order, with `between(step)` run between steps.
-fn walk(col: &mut Model, budget: usize, mut between: impl FnMut(&mut Model, usize)) -> Vec<u16> {
-    let mut w = col.col.area_walk(&RECT);
+/// Every id (`o7` → 7) a walk yields, in order: `step(m, push)` takes one step, `between(m,
+/// step)` runs after every step but the last.
+fn steps<M>(
+    m: &mut M,
+    mut step: impl FnMut(&mut M, &mut dyn FnMut(&str)) -> Step,
+    mut between: impl FnMut(&mut M, usize),
+) -> Vec<u16> {
     let mut got = Vec::new();
-    for step in 0.. {
-        let s = col.col.area_walk_step(&mut w, budget, |id, _| {
-            got.push(id[1..].parse().unwrap());
-            ControlFlow::Continue(())
-        });
+    for n in 0.. {
+        let s = step(m, &mut |id| got.push(id[1..].parse().unwrap()));
         assert_ne!(s, Step::Lost);
         if s == Step::Done {
             break;
         }
-        between(col, step);
+        between(m, n);
     }
     got
+}
+
+/// Every id an area walk of `RECT` yields, in order.
+fn walk(m: &mut Model, budget: usize, between: impl FnMut(&mut Model, usize)) -> Vec<u16> {
+    let mut w = m.col.area_walk(&RECT);
+    let step = |m: &mut Model, push: &mut dyn FnMut(&str)| {
+        m.col.area_walk_step(&mut w, budget, |id, _| {
+            push(id);
+            ControlFlow::Continue(())
+        })
+    };
+    steps(m, step, between)
 }
 
 fn loaded(n: u16) -> Model {
@@ -249,27 +262,21 @@ impl Strings {
     }
 }
 
-/// Every id a value walk yields, in order, with `between(step)` run between steps.
+/// Every id a value walk yields, in order.
 fn value_walk(
     m: &mut Strings,
     rev: bool,
     budget: usize,
-    mut between: impl FnMut(&mut Strings, usize),
+    between: impl FnMut(&mut Strings, usize),
 ) -> Vec<u16> {
     let mut w = ValueWalk::new(rev);
-    let mut got = Vec::new();
-    for step in 0.. {
-        let s = m.col.value_walk_step(&mut w, budget, |id, _| {
-            got.push(id[1..].parse().unwrap());
+    let step = |m: &mut Strings, push: &mut dyn FnMut(&str)| {
+        m.col.value_walk_step(&mut w, budget, |id, _| {
+            push(id);
             ControlFlow::Continue(())
-        });
-        assert_ne!(s, Step::Lost);
-        if s == Step::Done {
-            break;
-        }
-        between(m, step);
-    }
-    got
+        })
+    };
+    steps(m, step, between)
 }
 
 fn strings(n: u16) -> Strings {
@@ -329,28 +336,21 @@ proptest! {
     }
 }
 
-/// Every id a nearest walk from grid point `q` yields, in order, with `between(step)` run
-/// between steps.
+/// Every id a nearest walk from grid point `q` yields, in order.
 fn near_walk(
     m: &mut Model,
     q: (u16, u16),
     budget: usize,
-    mut between: impl FnMut(&mut Model, usize),
+    between: impl FnMut(&mut Model, usize),
 ) -> Vec<u16> {
     let mut w = NearWalk::new(f64::from(q.0) / 100.0, f64::from(q.1) / 100.0);
-    let mut got = Vec::new();
-    for step in 0.. {
-        let s = m.col.near_walk_step(&mut w, budget, |id, _, _| {
-            got.push(id[1..].parse().unwrap());
+    let step = |m: &mut Model, push: &mut dyn FnMut(&str)| {
+        m.col.near_walk_step(&mut w, budget, |id, _, _| {
+            push(id);
             ControlFlow::Continue(())
-        });
-        assert_ne!(s, Step::Lost);
-        if s == Step::Done {
-            break;
-        }
-        between(m, step);
-    }
-    got
+        })
+    };
+    steps(m, step, between)
 }
 
 proptest! {
