@@ -444,6 +444,33 @@ proptest! {
         ..ProptestConfig::default()
     })]
 
+    /// Boxes of every size, small ones (a stored point's cover) included.
+    #[test]
+    fn rect_upper_bound_is_an_upper_bound(
+        r in prop_oneof![
+            any_rect(),
+            (-89.9..89.9f64, -179.9..179.9f64, 0.0..0.004f64)
+                .prop_map(|(a, b, e)| Rect { min_lat: a, min_lon: b, max_lat: a + e, max_lon: b + e }),
+        ],
+        lat in -90.0..=90.0f64,
+        lon in -180.0..=180.0f64,
+    ) {
+        let bound = point_rect_upper_bound_meters(lat, lon, &r);
+        let sampled = samples(&r, 24)
+            .into_iter()
+            .map(|(qlat, qlon)| haversine_meters(lat, lon, qlat, qlon))
+            .fold(0.0, f64::max);
+        prop_assert!(bound >= sampled, "{} < {}", bound, sampled);
+        let cheap = point_rect_lower_bound_meters(lat, lat.to_radians().cos(), lon, &r);
+        if let Some(refined) = point_rect_refined_lower_bound_meters(lat, lon, &r) {
+            prop_assert_eq!(refined, point_rect_min_meters(lat, lon, &r));
+            prop_assert!(refined * (1.0 + 1e-9) + 1e-6 >= cheap);
+            // The walk asks for a refinement only from this bound on.
+            prop_assert!(cheap >= far_bound_meters(lat), "{} < {}", cheap, far_bound_meters(lat));
+        }
+    }
+
+
     #[test]
     fn rect_bound_is_a_lower_bound(
         r in any_rect(),
@@ -587,40 +614,6 @@ proptest! {
         let bbox = Rect { min_lat: y, min_lon: x, max_lat: y + h, max_lon: x + w };
         if let Some(fast) = covers_away_from_boundary(&area, &bbox) {
             prop_assert_eq!(fast, covers_parts(&area, &object));
-        }
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 400,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
-
-    /// Boxes of every size, small ones (a stored point's cover) included.
-    #[test]
-    fn rect_upper_bound_is_an_upper_bound(
-        r in prop_oneof![
-            any_rect(),
-            (-89.9..89.9f64, -179.9..179.9f64, 0.0..0.004f64)
-                .prop_map(|(a, b, e)| Rect { min_lat: a, min_lon: b, max_lat: a + e, max_lon: b + e }),
-        ],
-        lat in -90.0..=90.0f64,
-        lon in -180.0..=180.0f64,
-    ) {
-        let bound = point_rect_upper_bound_meters(lat, lon, &r);
-        let sampled = samples(&r, 24)
-            .into_iter()
-            .map(|(qlat, qlon)| haversine_meters(lat, lon, qlat, qlon))
-            .fold(0.0, f64::max);
-        prop_assert!(bound >= sampled, "{} < {}", bound, sampled);
-        let cheap = point_rect_lower_bound_meters(lat, lat.to_radians().cos(), lon, &r);
-        if let Some(refined) = point_rect_refined_lower_bound_meters(lat, lon, &r) {
-            prop_assert_eq!(refined, point_rect_min_meters(lat, lon, &r));
-            prop_assert!(refined * (1.0 + 1e-9) + 1e-6 >= cheap);
-            // The walk asks for a refinement only from this bound on.
-            prop_assert!(cheap >= far_bound_meters(lat), "{} < {}", cheap, far_bound_meters(lat));
         }
     }
 }
