@@ -29,24 +29,7 @@ fn id(i: usize) -> String {
 
 /// SETs `n` points in one pipelined write and waits for every `+OK`.
 fn load(s: &TestServer, n: usize) {
-    let mut req = Vec::new();
-    for i in 0..n {
-        let (la, lo) = (format!("{:.2}", lat(i)), format!("{:.2}", lon(i)));
-        let speed = (i % 7).to_string();
-        let args = [
-            "SET",
-            "big",
-            &id(i),
-            "FIELD",
-            "speed",
-            &speed,
-            "POINT",
-            &la,
-            &lo,
-        ];
-        req.extend_from_slice(&resp_encode(&args));
-    }
-    s.pipeline_ok(&req, n);
+    s.load_speed_points(n, |i| (format!("{:.2}", lat(i)), format!("{:.2}", lon(i))));
 }
 
 /// The header lines of a RESP search page (`*2`, `:cursor`, `*n`) and its items' bytes.

@@ -26,23 +26,7 @@ fn pos(i: usize) -> (String, String) {
 
 /// SETs `n` points (ids `p00000…`, a `speed` field) in one pipelined write.
 fn load(s: &TestServer, n: usize) {
-    let reqs = (0..n).map(|i| {
-        let (la, lo) = pos(i);
-        let speed = (i % 7).to_string();
-        let args = [
-            "SET",
-            "big",
-            &id(i),
-            "FIELD",
-            "speed",
-            &speed,
-            "POINT",
-            &la,
-            &lo,
-        ];
-        resp_encode(&args)
-    });
-    s.pipeline_ok(&reqs.collect::<Vec<_>>().concat(), n);
+    s.load_speed_points(n, pos);
 }
 
 /// SETs `n` STRING objects (ids `s00000…`, 50 distinct values, so the value order has ties).

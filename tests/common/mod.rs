@@ -160,6 +160,20 @@ impl TestServer {
         assert_eq!(got, b"+OK\r\n".repeat(n));
     }
 
+    /// SETs `n` points into key `big`, ids `p00000…` (id order = number order), point `i` at
+    /// `pos(i)` (latitude and longitude as text) with a `speed` field of `i % 7`, in one
+    /// pipelined write.
+    #[allow(dead_code)]
+    pub fn load_speed_points(&self, n: usize, pos: impl Fn(usize) -> (String, String)) {
+        let reqs = (0..n).map(|i| {
+            let (id, (la, lo), speed) = (format!("p{i:05}"), pos(i), (i % 7).to_string());
+            resp_encode(&[
+                "SET", "big", &id, "FIELD", "speed", &speed, "POINT", &la, &lo,
+            ])
+        });
+        self.pipeline_ok(&reqs.collect::<Vec<_>>().concat(), n);
+    }
+
     /// HTTP GET of `path`; returns (status, body).
     pub fn http_get(&self, path: &str) -> (u16, String) {
         let url = format!("http://127.0.0.1:{}{}", self.port, path);
