@@ -241,8 +241,8 @@ fn check(h: &mut Harness, m: &Model) {
         let Reply::Search(r) = h.run(&s(&["SCAN", k, "LIMIT", "1000", "IDS"])) else {
             panic!()
         };
-        let ids: Vec<&String> = r.items.iter().map(|it| &it.id).collect();
-        assert_eq!(ids, col.keys().collect::<Vec<_>>());
+        let ids: Vec<&str> = r.items.iter().map(|it| it.id.as_str()).collect();
+        assert_eq!(ids, col.keys().map(String::as_str).collect::<Vec<_>>());
         for (i, &(lat, lon, speed, ex)) in col {
             let point = h.run(&s(&["GET", k, i, "POINT"]));
             let Reply::Split {

@@ -101,7 +101,7 @@ fn center(o: &Obj) -> (f64, f64) {
 }
 
 fn ids(r: &SearchReply) -> Vec<String> {
-    r.items.iter().map(|i| i.id.clone()).collect()
+    r.items.iter().map(|i| i.id.to_string()).collect()
 }
 
 proptest! {

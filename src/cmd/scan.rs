@@ -398,7 +398,7 @@ pub fn render_item(r: &Render, id: &str, obj: ObjRef<'_>, distance: Option<f64>)
         })
         .collect();
     SearchItem {
-        id: id.to_string(),
+        id: id.into(),
         body: match (obj.geometry(), r.clip) {
             (Some(g), Some(rect)) => geometry_body(&clip_to_rect(&g, rect), r.output),
             _ => item_body(obj, r.output),

@@ -130,9 +130,10 @@ mod tests {
 
     /// Everything the stream yields, in order.
     fn drain(db: &Db, s: &mut SearchStream) -> Vec<String> {
-        let mut ids: Vec<String> = s.head.items.iter().map(|i| i.id.clone()).collect();
+        let mut ids: Vec<String> = s.head.items.iter().map(|i| i.id.to_string()).collect();
         while !is_done(s) {
-            ids.extend(render_batch(db, s, 0, LIMITS).into_iter().map(|i| i.id));
+            let batch = render_batch(db, s, 0, LIMITS);
+            ids.extend(batch.into_iter().map(|i| i.id.to_string()));
         }
         ids
     }

@@ -3,6 +3,8 @@
 //! Commands build a [`Reply`]; `protocol::resp` and `protocol::json` render it. Nothing here knows
 //! RESP or JSON bytes; each variant documents how it is rendered so the two encoders agree.
 
+use compact_str::CompactString;
+
 /// A value inside a reply. RESP renders scalars as the Tile38 server does (numbers inside
 /// arrays as bulk strings, booleans as integers); JSON keeps their types.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +101,8 @@ pub enum SearchOutput {
 /// One search match. `body` is filled according to [`SearchOutput`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchItem {
-    pub id: String,
+    /// Inline up to 24 bytes: most ids cost no allocation per match.
+    pub id: CompactString,
     pub body: ItemBody,
     /// Field values aligned with [`SearchReply::field_names`]; empty when the search asked
     /// NOFIELDS or the collection has no fields.

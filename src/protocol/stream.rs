@@ -122,7 +122,7 @@ mod tests {
     fn items(n: usize, output: SearchOutput) -> Vec<SearchItem> {
         (0..n)
             .map(|i| SearchItem {
-                id: format!("id{i}"),
+                id: format!("id{i}").into(),
                 body: match output {
                     SearchOutput::Ids => ItemBody::None,
                     SearchOutput::Points => ItemBody::Point {
