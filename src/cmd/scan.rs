@@ -327,6 +327,10 @@ impl<'a> ResultWriter<'a> {
             && self.items.len() < self.limits.batch_items
             && self.bytes <= self.limits.batch_bytes;
         if in_first_batch {
+            if self.items.capacity() == 0 {
+                // Sized for a small LIMIT at once instead of regrown from 4 on the way.
+                self.items.reserve_exact(self.limit.min(16) as usize);
+            }
             let item = render_item(&self.render(), id, obj, distance);
             self.bytes += estimated_bytes(&item);
             self.items.push(item);
