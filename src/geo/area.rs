@@ -369,6 +369,30 @@ pub fn point_rect_lower_bound_meters(lat: f64, cos_lat: f64, lon: f64, r: &Rect)
     shave(EARTH_RADIUS_METERS * lat_gap.max(circle))
 }
 
+/// [`point_rect_lower_bound_meters`] of the box reaching `slack` degrees either way of the
+/// point `(plat, plon)` (a stored point's cover box), the same quantity without building the
+/// box or testing its wrap: the NEARBY walk bounds every entry of every page it opens.
+pub fn point_box_lower_bound_meters(
+    lat: f64,
+    cos_lat: f64,
+    lon: f64,
+    (plat, plon): (f64, f64),
+    slack: f64,
+) -> f64 {
+    let lat_gap = ((plat - lat).abs() - slack).max(0.0).to_radians();
+    let d_lon = shortest_lon_gap(lon, plon) - slack;
+    if !(d_lon > 0.0) {
+        return shave(EARTH_RADIUS_METERS * lat_gap);
+    }
+    let circle = if d_lon > 90.0 {
+        FRAC_PI_2 - lat.abs().to_radians()
+    } else {
+        let x = d_lon.to_radians();
+        cos_lat * (x - x * x * x * (1.0 / 6.0))
+    };
+    shave(EARTH_RADIUS_METERS * lat_gap.max(circle))
+}
+
 /// Upper bound, in metres on the sphere, of the distance from `(lat, lon)` to any point of
 /// `r`, for a resumed NEARBY walk that prunes what is wholly nearer than where it stopped.
 /// The farthest point of the box is the one nearest the antipode, so for a box of some size

@@ -594,6 +594,31 @@ proptest! {
         ..ProptestConfig::default()
     })]
 
+    /// The point shortcut of the NEARBY walk's box bound is the box bound (to rounding), for
+    /// points anywhere and near the query, across the antimeridian and at the poles.
+    #[test]
+    fn point_box_bound_is_the_box_bound(
+        lat in prop_oneof![-90.0..=90.0f64, prop::sample::select(vec![-90.0, 90.0, 0.0])],
+        lon in prop_oneof![-180.0..=180.0f64, prop::sample::select(vec![-180.0, 180.0])],
+        near in prop::bool::ANY,
+        (dlat, dlon) in (-0.001..0.001f64, -0.001..0.001f64),
+        (far_lat, far_lon) in (-90.0..=90.0f64, -180.0..=180.0f64),
+        slack in prop::sample::select(vec![1.0 / 65536.0, 0.01]),
+    ) {
+        let (plat, plon) = if near {
+            let plon = lon + dlon;
+            let plon = if plon > 180.0 { plon - 360.0 } else if plon < -180.0 { plon + 360.0 } else { plon };
+            ((lat + dlat).clamp(-90.0, 90.0), plon)
+        } else {
+            (far_lat, far_lon)
+        };
+        let cos_lat = lat.to_radians().cos();
+        let r = rect(plat - slack, plon - slack, plat + slack, plon + slack);
+        let boxed = point_rect_lower_bound_meters(lat, cos_lat, lon, &r);
+        let point = point_box_lower_bound_meters(lat, cos_lat, lon, (plat, plon), slack);
+        prop_assert!((point - boxed).abs() <= 1e-6 + boxed * 1e-12, "{} vs {}", point, boxed);
+    }
+
     /// The shortcut for WITHIN a polygon far from its edges agrees with `geo`'s `Covers`
     /// whenever it answers, for star polygons with a star hole and triangles anywhere around.
     #[test]

@@ -12,16 +12,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use compact_str::CompactString;
 
 use super::field::{FieldValue, Names};
-use super::index::{NearBounds, SpatialIndex};
+use super::index::{point_cover, NearBounds, SpatialIndex, POINT_COVER_SLACK};
 use super::object::{Body, Object};
 use super::order::IdOrder;
 use super::slab::Slab;
 use super::slot::{Data, ObjRef, Slot};
 use super::walk::AllocLog;
 use crate::geo::{
-    far_bound_meters, point_rect_lower_bound_meters, point_rect_min_meters,
-    point_rect_refined_lower_bound_meters, point_rect_upper_bound_meters, Geometry, HaversineFrom,
-    Rect,
+    far_bound_meters, point_box_lower_bound_meters, point_rect_lower_bound_meters,
+    point_rect_min_meters, point_rect_refined_lower_bound_meters, point_rect_upper_bound_meters,
+    Geometry, HaversineFrom, Rect,
 };
 
 /// One collection.
@@ -646,6 +646,15 @@ impl NearBounds for GeoBounds {
             return f64::INFINITY;
         }
         cheap
+    }
+
+    /// A first walk's point bound skips building the cover box (a resumed walk's may prune).
+    fn point_bound(&self, p: [f32; 2]) -> f64 {
+        if self.floor > f64::NEG_INFINITY {
+            return self.bound(&point_cover(p));
+        }
+        let at = (f64::from(p[1]), f64::from(p[0]));
+        point_box_lower_bound_meters(self.lat, self.cos_lat, self.lon, at, POINT_COVER_SLACK)
     }
 
     fn refines_at(&self, dist: f64) -> bool {

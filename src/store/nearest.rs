@@ -31,6 +31,12 @@ pub trait NearBounds {
     /// child of every node and page the walk opens. `+inf` drops the box.
     fn bound(&self, r: &Rect) -> f64;
 
+    /// [`NearBounds::bound`] of the cover box of the point a page stores as `p` (lon, lat),
+    /// which every entry of every opened page asks for: a bound may take a shortcut.
+    fn point_bound(&self, p: [f32; 2]) -> f64 {
+        self.bound(&point_cover(p))
+    }
+
     /// Whether a box about to be opened at bound `dist` may have a better bound
     /// ([`NearBounds::refine`]); a cheap test, since the walk asks it of every box it opens.
     fn refines_at(&self, _dist: f64) -> bool {
@@ -129,7 +135,7 @@ where
                 let pts = page
                     .pts
                     .iter()
-                    .map(|&(p, h)| (bound.bound(&cover(p)), Step::Entry(h)));
+                    .map(|&(p, h)| (bound.point_bound(p), Step::Entry(h)));
                 self.runs.extend(pts);
                 let boxes = page
                     .rects
@@ -198,16 +204,18 @@ where
 /// ulp box (no `next_up`/`next_down`, which branch on special values): every coordinate is
 /// under 256 in magnitude, where an `f32` ulp is at most 2^-16, so the stored value is
 /// within 2^-17 of the exact one. (The box is at most 2^-16° ≈ 1.7 m wider each way.)
-fn cover(p: [f32; 2]) -> Rect {
-    const SLACK: f64 = 1.0 / 65536.0;
+pub fn point_cover(p: [f32; 2]) -> Rect {
     let (lon, lat) = (f64::from(p[0]), f64::from(p[1]));
     Rect {
-        min_lat: lat - SLACK,
-        min_lon: lon - SLACK,
-        max_lat: lat + SLACK,
-        max_lon: lon + SLACK,
+        min_lat: lat - POINT_COVER_SLACK,
+        min_lon: lon - POINT_COVER_SLACK,
+        max_lat: lat + POINT_COVER_SLACK,
+        max_lon: lon + POINT_COVER_SLACK,
     }
 }
+
+/// How far [`point_cover`] reaches either way of the stored point, in degrees.
+pub const POINT_COVER_SLACK: f64 = 1.0 / 65536.0;
 
 fn envelope_rect(p: &ParentNode<PageRef>) -> Rect {
     let e = p.envelope();
