@@ -381,7 +381,7 @@ pub fn point_box_lower_bound_meters(
 ) -> f64 {
     let lat_gap = ((plat - lat).abs() - slack).max(0.0).to_radians();
     let d_lon = shortest_lon_gap(lon, plon) - slack;
-    if !(d_lon > 0.0) {
+    if d_lon <= 0.0 {
         return shave(EARTH_RADIUS_METERS * lat_gap);
     }
     let circle = if d_lon > 90.0 {
