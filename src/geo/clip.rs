@@ -241,6 +241,31 @@ mod tests {
         );
     }
 
+    /// A U cut below its arms is two polygons (Tile38's per-ring Sutherland–Hodgman returns
+    /// one ring joined by a zero-width bridge along the cut, an invalid polygon).
+    #[test]
+    fn a_concave_polygon_cut_in_two_is_a_multipolygon() {
+        let u = Geometry::from_geojson(
+            r#"{"type":"Polygon","coordinates":[[[0,0],[10,0],[10,10],[7,10],[7,3],[3,3],[3,10],[0,10],[0,0]]]}"#,
+        )
+        .unwrap();
+        let c = clip_to_rect(&u, &rect(5.0, -5.0, 20.0, 15.0));
+        let doc: serde_json::Value = serde_json::from_str(&c.geojson_string()).unwrap();
+        assert_eq!(doc["type"], "MultiPolygon");
+        let mut parts: Vec<Rect> = doc["coordinates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| Geometry::from_geojson(&format!(r#"{{"type":"Polygon","coordinates":{p}}}"#)))
+            .map(|g| g.unwrap().bbox())
+            .collect();
+        parts.sort_by(|a, b| a.min_lon.total_cmp(&b.min_lon));
+        assert_eq!(
+            parts,
+            [rect(5.0, 0.0, 10.0, 3.0), rect(5.0, 7.0, 10.0, 10.0)]
+        );
+    }
+
     #[test]
     fn features_keep_their_members() {
         let f = Geometry::from_geojson(
