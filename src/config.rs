@@ -82,6 +82,9 @@ pub struct Config {
     /// Entries (objects or index entries, hits or not) a search walks per data-lock hold;
     /// a longer walk releases the lock and resumes (every search).
     pub search_walk_batch: u64,
+    /// Whether a walk releases the data lock after every batch even when no writer waits
+    /// for it (by default it goes on, one batch at a time, until a writer waits).
+    pub search_walk_yield_always: bool,
     pub read_only: bool,
     /// Let the allocator use transparent huge pages (startup only; see `allocator::configure`).
     pub allocator_thp: bool,
@@ -121,6 +124,7 @@ impl Default for Config {
             search_spool_memory_bytes: 4 * 1024 * 1024,
             search_max_hits: 1_000_000,
             search_walk_batch: 4096,
+            search_walk_yield_always: false,
             read_only: false,
             allocator_thp: false,
             allocator_purge_delay_ms: 100,
@@ -159,6 +163,7 @@ pub const CONFIG_NAMES: &[&str] = &[
     "search-spool-memory-bytes",
     "search-max-hits",
     "search-walk-batch",
+    "search-walk-yield-always",
     "read-only",
     "allocator-thp",
     "allocator-purge-delay-ms",
@@ -185,6 +190,7 @@ pub const RUNTIME_SETTABLE: &[&str] = &[
     "search-spool-memory-bytes",
     "search-max-hits",
     "search-walk-batch",
+    "search-walk-yield-always",
     "read-only",
 ];
 
@@ -242,6 +248,7 @@ impl Config {
             "search-spool-memory-bytes" => self.search_spool_memory_bytes.to_string(),
             "search-max-hits" => self.search_max_hits.to_string(),
             "search-walk-batch" => self.search_walk_batch.to_string(),
+            "search-walk-yield-always" => yes_no(self.search_walk_yield_always),
             "read-only" => yes_no(self.read_only),
             "allocator-thp" => yes_no(self.allocator_thp),
             "allocator-purge-delay-ms" => self.allocator_purge_delay_ms.to_string(),
@@ -285,6 +292,7 @@ impl Config {
             "search-spool-memory-bytes" => self.search_spool_memory_bytes = size()?,
             "search-max-hits" => self.search_max_hits = size()?.max(1),
             "search-walk-batch" => self.search_walk_batch = size()?.max(1),
+            "search-walk-yield-always" => self.search_walk_yield_always = flag()?,
             "read-only" => self.read_only = flag()?,
             "allocator-thp" => self.allocator_thp = flag()?,
             "allocator-purge-delay-ms" => {

@@ -1,9 +1,10 @@
 //! Searches (SCAN, SEARCH, NEARBY, WITHIN, INTERSECTS, SPARSE) walked in several read-lock holds
-//! (`search-walk-batch`): with no writes the
+//! (`search-walk-batch`): with no writes (and `search-walk-yield-always`, a hold per batch) the
 //! replies (RESP and JSON) are byte for byte those of a one-hold walk, CURSOR pages are the
-//! same, and INFO counts the holds; with a writer on another connection, the writer is not
-//! held up and the walk keeps its guarantee (objects unchanged throughout all reported, no
-//! id twice).
+//! same, and INFO counts the holds; by default a walk nobody waits for goes on in its second
+//! hold to the end; with a writer on another connection, the writer is not held up (the walk
+//! makes room at its next batch) and the walk keeps its guarantee (objects unchanged
+//! throughout all reported, no id twice).
 
 mod common;
 
@@ -150,6 +151,14 @@ fn walks_in_many_holds_give_the_one_hold_replies() {
         arr(&[b("search-walk-batch"), b("4096")])
     );
     assert_eq!(
+        c.cmd(&["CONFIG", "GET", "search-walk-yield-always"]),
+        arr(&[b("search-walk-yield-always"), b("no")])
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "search-walk-yield-always", "yes"]),
+        OK
+    );
+    assert_eq!(
         c.cmd(&["CONFIG", "SET", "search-walk-batch", "1000000000"]),
         OK
     );
@@ -270,5 +279,37 @@ fn a_writer_goes_on_during_a_long_walk_and_the_walk_keeps_its_guarantee() {
     let (ops, worst) = writer.join().unwrap();
     assert!(ops > 100, "the writer did {ops} writes");
     assert!(worst < Duration::from_secs(1), "a write waited {worst:?}");
-    assert!(info_stat(&mut c, "walk_holds") - holds_before > 3 * 5 * n as u64 / 64 / 2);
+    // Each walk took a second hold at least, and more where it made room for the writer.
+    let holds = info_stat(&mut c, "walk_holds") - holds_before;
+    assert!(holds > 3 * 5 * 2 + 10, "{holds} holds");
+}
+
+#[test]
+fn a_walk_nobody_waits_for_goes_on_in_its_second_hold() {
+    let s = TestServer::start();
+    let n = 30_000;
+    load(&s, n);
+    let mut c = s.wire();
+    assert_eq!(c.cmd(&["CONFIG", "SET", "search-walk-batch", "64"]), OK);
+    let searches = [
+        "NEARBY big LIMIT 1000000 IDS POINT 10.7 20.2",
+        "NEARBY big WHERE speed 999 999 COUNT POINT 10.7 20.2",
+        "SCAN big LIMIT 1000000 IDS",
+        "WITHIN big COUNT BOUNDS -90 -180 90 180",
+    ];
+    // Area walks step by whole index pages, so they may walk more than a batch per hold.
+    for (yield_always, least, most) in [("no", 2, 4), ("yes", n as u64 / 64 / 2, u64::MAX)] {
+        let set = ["CONFIG", "SET", "search-walk-yield-always", yield_always];
+        assert_eq!(c.cmd(&set), OK);
+        for search in searches {
+            let before = info_stat(&mut c, "walk_holds");
+            let reply = c.cmd(&search.split(' ').collect::<Vec<_>>());
+            let holds = info_stat(&mut c, "walk_holds") - before;
+            // The expiry tick takes the write lock every 100 ms: a walk may make room for it.
+            assert!(
+                (least..=most).contains(&holds),
+                "{search} (yield always {yield_always}): {holds} holds, {reply:.200}"
+            );
+        }
+    }
 }

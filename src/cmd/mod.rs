@@ -165,6 +165,8 @@ pub trait Host: Sync {
     fn note_capped_search(&self);
     /// Counts a walk that started over in one hold (INFO `walk_restarts`).
     fn note_walk_restart(&self);
+    /// True when a writer waits for the data lock: a walk ends its hold at its next batch.
+    fn writer_waiting(&self) -> bool;
 }
 
 /// Context of a read command.
@@ -186,8 +188,10 @@ pub struct StreamLimits {
     pub batch_bytes: u64,
     /// Most hits a search keeps; a larger LIMIT stops there with a cursor to go on.
     pub max_hits: u64,
-    /// Entries a search walks per read-lock hold (`search-walk-batch`).
+    /// Entries a search walks per read-lock hold (`search-walk-batch`) while a writer waits.
     pub walk_batch: usize,
+    /// Release the lock after every batch even when no writer waits (`search-walk-yield-always`).
+    pub walk_yield_always: bool,
 }
 
 /// Context of a write command: the time it runs at and the canonical records it logs.

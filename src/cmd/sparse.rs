@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use crate::geo::{distance_to, Area, Rect};
-use crate::store::walk::Step;
+use crate::store::walk::{Budget, Step};
 use crate::store::{Collection, ObjRef};
 
 /// Where a SPARSE walk stands.
@@ -51,16 +51,16 @@ impl SparseWalk {
 
     /// Handles cells until `budget` cells and index entries were walked, calling `f` with
     /// each cell's pick and its distance (when asked for).
-    pub fn step<'a>(
+    pub fn step<'a, 'b>(
         &mut self,
         col: &'a Collection,
-        budget: usize,
+        budget: impl Into<Budget<'b>>,
         now_ms: i64,
         mut f: impl FnMut(&'a str, ObjRef<'a>, Option<f64>) -> ControlFlow<()>,
     ) -> Step {
-        let mut walked = 0usize;
+        let (mut budget, mut walked) = (budget.into(), 0usize);
         while let Some(cell) = self.cells.get(self.next) {
-            if walked >= budget {
+            if budget.spent(walked) {
                 return Step::More;
             }
             self.next += 1;

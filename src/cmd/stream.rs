@@ -102,6 +102,9 @@ mod tests {
         }
         fn note_capped_search(&self) {}
         fn note_walk_restart(&self) {}
+        fn writer_waiting(&self) -> bool {
+            false
+        }
     }
 
     const LIMITS: StreamLimits = StreamLimits {
@@ -109,6 +112,7 @@ mod tests {
         batch_bytes: 1 << 20,
         max_hits: 1000,
         walk_batch: 4096,
+        walk_yield_always: true,
     };
 
     fn scan(db: &Db, args: &[&str]) -> Reply {

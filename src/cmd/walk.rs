@@ -25,7 +25,7 @@ use super::ReadCtx;
 use crate::error::CmdResult;
 use crate::geo::Area;
 use crate::protocol::Reply;
-use crate::store::walk::{AreaWalk, NearWalk, Step, ValueWalk};
+use crate::store::walk::{AreaWalk, Budget, NearWalk, Step, ValueWalk};
 use crate::store::{Collection, Db, ObjRef};
 
 /// What a walk step produced.
@@ -126,14 +126,14 @@ pub fn start(
         },
         order,
     };
-    walk.run(col, ctx, ctx.stream.walk_batch)
+    walk.run(col, ctx, true)
 }
 
 impl SearchWalk {
     /// The next step, under a new hold of the read lock.
     pub fn resume(self: Box<Self>, db: &Db, ctx: &ReadCtx) -> CmdResult<Walked> {
         match db.get(self.sink.w.key()) {
-            Some(col) if col.uid() == self.uid => self.run(col, ctx, ctx.stream.walk_batch),
+            Some(col) if col.uid() == self.uid => self.run(col, ctx, false),
             // Dropped or replaced: the walk ends with what it found.
             _ => Ok(Walked::Done(self.finish(ctx)?)),
         }
@@ -162,7 +162,16 @@ impl Walked {
 }
 
 impl<'k> Walk<'k> {
-    fn run(mut self, col: &Collection, ctx: &ReadCtx, budget: usize) -> CmdResult<Walked> {
+    /// One step: `search-walk-batch` entries, and a later step (not the first, which would
+    /// have to record all it walked) goes on a batch at a time until a writer waits.
+    fn run(mut self, col: &Collection, ctx: &ReadCtx, first: bool) -> CmdResult<Walked> {
+        let batch = ctx.stream.walk_batch;
+        let no_writer = || !ctx.host.writer_waiting();
+        let budget = if first || ctx.stream.walk_yield_always {
+            Budget::from(batch)
+        } else {
+            Budget::extensible(batch, &no_writer)
+        };
         match self.step(col, ctx, budget) {
             Step::Done => Ok(Walked::Done(self.finish(ctx)?)),
             Step::More => Ok(Walked::More(Box::new(self.into_owned()))),
@@ -171,14 +180,14 @@ impl<'k> Walk<'k> {
                 // this hold and to the end.
                 ctx.host.note_walk_restart();
                 self.restart(col);
-                let step = self.step(col, ctx, usize::MAX);
+                let step = self.step(col, ctx, Budget::from(usize::MAX));
                 debug_assert_eq!(step, Step::Done);
                 Ok(Walked::Done(self.finish(ctx)?))
             }
         }
     }
 
-    fn step(&mut self, col: &Collection, ctx: &ReadCtx, budget: usize) -> Step {
+    fn step(&mut self, col: &Collection, ctx: &ReadCtx, budget: Budget) -> Step {
         let Walk {
             opts, sink, order, ..
         } = self;
@@ -269,7 +278,7 @@ fn scan_step<'a>(
     col: &'a Collection,
     desc: bool,
     after: &mut Option<String>,
-    budget: usize,
+    mut budget: Budget,
     mut f: impl FnMut(&'a str, ObjRef<'a>) -> ControlFlow<()>,
 ) -> Step {
     let from = after.take();
@@ -280,7 +289,7 @@ fn scan_step<'a>(
     };
     let mut last = None;
     for (n, (id, obj)) in iter.enumerate() {
-        if n == budget {
+        if budget.spent(n) {
             *after = last.map(str::to_string);
             return Step::More;
         }

@@ -9,6 +9,7 @@
 //! `rewrite` drives AOF rewrites from here for the same reason: it is a reader of the data set
 //! that takes the lock in chunks.
 
+mod lock;
 pub mod rewrite;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -77,7 +78,7 @@ const STREAM_BATCH_BYTES: u64 = 1 << 20;
 
 /// The shared server state.
 pub struct Server {
-    db: RwLock<Db>,
+    db: lock::DataLock,
     aof: RwLock<Option<Arc<Aof>>>,
     config: RwLock<Config>,
     config_path: std::path::PathBuf,
@@ -102,6 +103,7 @@ struct HotConfig {
     batch_bytes: AtomicU64,
     max_hits: AtomicU64,
     walk_batch: AtomicU64,
+    walk_yield_always: AtomicBool,
 }
 
 impl HotConfig {
@@ -116,6 +118,8 @@ impl HotConfig {
         );
         store(&self.max_hits, cfg.search_max_hits.max(1));
         store(&self.walk_batch, cfg.search_walk_batch.clamp(1, 1 << 30));
+        self.walk_yield_always
+            .store(cfg.search_walk_yield_always, Ordering::Relaxed);
     }
 }
 
@@ -146,7 +150,7 @@ impl Server {
         let hot = HotConfig::default();
         hot.refresh(&config);
         Server {
-            db: RwLock::new(Db::new()),
+            db: lock::DataLock::default(),
             aof: RwLock::new(None),
             config: RwLock::new(config),
             config_path,
@@ -266,6 +270,7 @@ impl Server {
             batch_bytes: load(&self.hot.batch_bytes),
             max_hits: load(&self.hot.max_hits),
             walk_batch: load(&self.hot.walk_batch) as usize,
+            walk_yield_always: self.hot.walk_yield_always.load(Ordering::Relaxed),
         }
     }
 
@@ -576,6 +581,10 @@ impl Host for Server {
 
     fn note_walk_restart(&self) {
         self.counters.walk_restarts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn writer_waiting(&self) -> bool {
+        self.db.writer_waiting()
     }
 
     fn request_rewrite(&self) -> CmdResult<()> {

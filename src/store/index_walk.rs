@@ -20,6 +20,7 @@
 
 use super::{Bx, SpatialIndex};
 use crate::geo::Rect;
+use crate::store::walk::Budget;
 use std::ops::ControlFlow;
 
 /// Where a walk stands (see the module doc). Memory: one `u32` per matching page.
@@ -50,17 +51,17 @@ impl SpatialIndex {
     /// Walks whole pages from where `w` stopped until at least `budget` entries were walked,
     /// calling `f` with the handle of each entry whose box meets the query. Returns true when
     /// the walk is complete (or `f` broke it off).
-    pub fn walk_step(
+    pub fn walk_step<'b>(
         &self,
         w: &mut PageWalk,
-        budget: usize,
+        budget: impl Into<Budget<'b>>,
         mut f: impl FnMut(u32) -> ControlFlow<()>,
     ) -> bool {
         if w.moves_seen != self.moves {
             self.look_again(w);
         }
-        let mut walked = 0;
-        while walked < budget.max(1) {
+        let (mut budget, mut walked) = (budget.into(), 0);
+        while !budget.spent(walked) {
             let Some(&p) = w.pages.get(w.pos) else {
                 return true;
             };

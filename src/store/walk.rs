@@ -137,6 +137,53 @@ pub struct AreaWalk {
     visited: Visited,
 }
 
+/// How far one step may walk: `batch` entries, then `batch` more at a time for as long as
+/// the caller's `go_on` agrees (it answers whether anybody waits for the data lock; the store
+/// knows no locks). A number is a fixed budget.
+pub struct Budget<'a> {
+    /// Entries walked before the next question.
+    until: usize,
+    batch: usize,
+    go_on: Option<&'a dyn Fn() -> bool>,
+}
+
+impl<'a> Budget<'a> {
+    /// `batch` entries, and more while `go_on()`.
+    pub fn extensible(batch: usize, go_on: &'a dyn Fn() -> bool) -> Budget<'a> {
+        let batch = batch.max(1);
+        Budget {
+            until: batch,
+            batch,
+            go_on: Some(go_on),
+        }
+    }
+
+    /// True when a step that has walked `walked` entries must end here.
+    pub fn spent(&mut self, walked: usize) -> bool {
+        if walked < self.until {
+            return false;
+        }
+        match self.go_on {
+            Some(go_on) if go_on() => {
+                self.until = walked.saturating_add(self.batch);
+                false
+            }
+            _ => true,
+        }
+    }
+}
+
+impl From<usize> for Budget<'_> {
+    fn from(batch: usize) -> Self {
+        let batch = batch.max(1);
+        Budget {
+            until: batch,
+            batch,
+            go_on: None,
+        }
+    }
+}
+
 /// What a step did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -159,10 +206,10 @@ impl Collection {
 
     /// Walks whole index pages until at least `budget` entries were walked, calling `f` for
     /// each candidate not yielded before (see the module doc).
-    pub fn area_walk_step<'a>(
+    pub fn area_walk_step<'a, 'b>(
         &'a self,
         w: &mut AreaWalk,
-        budget: usize,
+        budget: impl Into<Budget<'b>>,
         mut f: impl FnMut(&'a str, ObjRef<'a>) -> ControlFlow<()>,
     ) -> Step {
         if !w.visited.catch_up(self.alloc_log()) {
@@ -218,15 +265,16 @@ impl ValueWalk {
 impl Collection {
     /// Walks up to `budget` STRING objects in (value, id) order after the last one walked,
     /// calling `f` for each not yielded before (see the module doc).
-    pub fn value_walk_step<'a>(
+    pub fn value_walk_step<'a, 'b>(
         &'a self,
         w: &mut ValueWalk,
-        budget: usize,
+        budget: impl Into<Budget<'b>>,
         mut f: impl FnMut(&'a str, ObjRef<'a>) -> ControlFlow<()>,
     ) -> Step {
         if !w.visited.catch_up(self.alloc_log()) {
             return Step::Lost;
         }
+        let mut budget = budget.into();
         let from = w.after.take();
         let from_ref = from.as_ref().map(|(v, id)| (v.as_str(), id.as_str()));
         // The handles walked, to mark as visited if the first step is not the last.
@@ -239,7 +287,7 @@ impl Collection {
             if !w.visited.test_and_set(h) && f(id, obj).is_break() {
                 return Step::Done;
             }
-            if walked.len() == budget {
+            if budget.spent(walked.len()) {
                 break;
             }
         }
@@ -295,15 +343,16 @@ fn passed(after: &Option<(f64, String)>, d: f64, id: &str) -> bool {
 impl Collection {
     /// Walks up to `budget` spatial objects in (distance, id) order after the last one walked,
     /// calling `f` with each not yielded before and its distance (see the module doc).
-    pub fn near_walk_step<'a>(
+    pub fn near_walk_step<'a, 'b>(
         &'a self,
         w: &mut NearWalk,
-        budget: usize,
+        budget: impl Into<Budget<'b>>,
         mut f: impl FnMut(&'a str, ObjRef<'a>, f64) -> ControlFlow<()>,
     ) -> Step {
         if !w.visited.catch_up(self.alloc_log()) {
             return Step::Lost;
         }
+        let mut budget = budget.into();
         let floor = w.after.as_ref().map(|(d, _)| *d);
         let (mut walked, mut last) = (0, None);
         let mut near = self.nearby_handles(w.lat, w.lon, floor).peekable();
@@ -317,7 +366,7 @@ impl Collection {
             if !w.visited.test_and_set(h) && f(id, obj, d).is_break() {
                 return Step::Done;
             }
-            if walked == budget {
+            if budget.spent(walked) {
                 break;
             }
         }
