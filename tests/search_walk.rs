@@ -313,3 +313,40 @@ fn a_walk_nobody_waits_for_goes_on_in_its_second_hold() {
         }
     }
 }
+
+/// A long walk runs off the runtime's worker: a client that connects during it gets its
+/// write done (the walk makes room for it) before the walk ends. (Before, the walk blocked
+/// the worker that polled the sockets, and the write waited for the whole walk.) One worker
+/// thread, so that nothing else would poll them.
+#[test]
+fn a_new_client_writes_during_a_long_walk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = TestServer::spawn_env(tmp.path(), &[], &[("MERIDIAN_THREADS", "1")]);
+    s.wait_ready();
+    load(&s, 200_000);
+    let mut c = s.wire();
+    let before = info_stat(&mut c, "walk_holds");
+    let walker = {
+        let mut w = s.wire();
+        std::thread::spawn(move || {
+            let reply = w.cmd(&[
+                "NEARBY", "big", "WHERE", "speed", "999", "999", "COUNT", "POINT", "10.7", "20.2",
+            ]);
+            (reply, Instant::now())
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while info_stat(&mut c, "walk_holds") == before {
+        assert!(
+            Instant::now() < deadline,
+            "the walk never took a second hold"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut fresh = s.wire();
+    assert_eq!(fresh.cmd(&["SET", "big", "new", "POINT", "1", "1"]), OK);
+    let written = Instant::now();
+    let (reply, walked) = walker.join().unwrap();
+    assert!(reply.ends_with(":0\r\n"), "{reply}");
+    assert!(written < walked, "the write waited for the walk");
+}

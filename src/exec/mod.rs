@@ -123,6 +123,16 @@ impl HotConfig {
     }
 }
 
+/// Runs `f` through `block_in_place` on a multi-threaded runtime's worker (the worker's
+/// other tasks and the I/O driver move to another thread meanwhile), else inline.
+fn off_worker<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -283,21 +293,28 @@ impl Server {
         output: OutputFormat,
     ) -> CmdResult<Reply> {
         let stream = self.stream_limits();
-        let mut step = self.walk_hold(output, stream, |db, ctx| f(db, args, ctx));
-        let mut holds = 1;
-        loop {
-            let walk = match step? {
-                cmd::walk::Walked::Done(reply) => return Ok(reply),
-                cmd::walk::Walked::More(walk) => walk,
-            };
-            // The holds of a walk that takes more than one, counted as they start.
-            let new_holds = if holds == 1 { 2 } else { 1 };
-            self.counters
-                .walk_holds
-                .fetch_add(new_holds, Ordering::Relaxed);
-            holds += 1;
-            step = self.walk_hold(output, stream, |db, ctx| walk.resume(db, ctx));
-        }
+        let walk = match self.walk_hold(output, stream, |db, ctx| f(db, args, ctx))? {
+            cmd::walk::Walked::Done(reply) => return Ok(reply),
+            cmd::walk::Walked::More(walk) => walk,
+        };
+        // Past its first hold a walk may take a while: off the runtime's worker, so another
+        // thread goes on polling the sockets (and a writer's request gets to wait for the
+        // lock, which is what makes the walk release it).
+        off_worker(|| {
+            let mut walk = walk;
+            let mut new_holds = 2;
+            loop {
+                // The holds of a walk that takes more than one, counted as they start.
+                self.counters
+                    .walk_holds
+                    .fetch_add(new_holds, Ordering::Relaxed);
+                new_holds = 1;
+                match self.walk_hold(output, stream, |db, ctx| walk.resume(db, ctx))? {
+                    cmd::walk::Walked::Done(reply) => return Ok(reply),
+                    cmd::walk::Walked::More(more) => walk = more,
+                }
+            }
+        })
     }
 
     /// Runs one step of a walk under one hold of the read lock, timing the hold.
@@ -400,6 +417,15 @@ impl Server {
             return (0, None);
         }
         let now = now_ms();
+        let due = |db: &Db| {
+            db.collections()
+                .any(|(_, col)| col.next_expiry().is_some_and(|at| at <= now))
+        };
+        // Asked under the read lock first: a tick with nothing due neither waits for a long
+        // walk nor makes it release the lock.
+        if !due(&self.db.read()) {
+            return (0, None);
+        }
         let mut db = self.db.write();
         let mut victims = Vec::new();
         for (key, col) in db.collections() {
