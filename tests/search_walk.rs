@@ -321,7 +321,7 @@ fn a_walk_nobody_waits_for_goes_on_in_its_second_hold() {
 #[test]
 fn a_new_client_writes_during_a_long_walk() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut s = TestServer::spawn_env(tmp.path(), &[], &[("MERIDIAN_THREADS", "1")]);
+    let s = TestServer::spawn_env(tmp.path(), &[], &[("MERIDIAN_THREADS", "1")]);
     s.wait_ready();
     load(&s, 200_000);
     let mut c = s.wire();
