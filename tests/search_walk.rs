@@ -282,6 +282,9 @@ fn a_writer_goes_on_during_a_long_walk_and_the_walk_keeps_its_guarantee() {
     // Each walk took a second hold at least, and more where it made room for the writer.
     let holds = info_stat(&mut c, "walk_holds") - holds_before;
     assert!(holds > 3 * 5 * 2 + 10, "{holds} holds");
+    // Writes waited for walks to make room, never for a whole walk.
+    let waited = info_stat(&mut c, "lock_max_write_wait_us");
+    assert!((1..1_000_000).contains(&waited), "{waited} µs");
 }
 
 #[test]
@@ -326,6 +329,7 @@ fn a_new_client_writes_during_a_long_walk() {
     load(&s, 200_000);
     let mut c = s.wire();
     let before = info_stat(&mut c, "walk_holds");
+    let walk_started = Instant::now();
     let walker = {
         let mut w = s.wire();
         std::thread::spawn(move || {
@@ -349,4 +353,7 @@ fn a_new_client_writes_during_a_long_walk() {
     let (reply, walked) = walker.join().unwrap();
     assert!(reply.ends_with(":0\r\n"), "{reply}");
     assert!(written < walked, "the write waited for the walk");
+    // Whatever the write waited for the lock, it was not the rest of the walk.
+    let waited = Duration::from_micros(info_stat(&mut c, "lock_max_write_wait_us"));
+    assert!(waited < walked - walk_started, "{waited:?}");
 }

@@ -85,6 +85,8 @@ pub struct ServerInfo {
     /// hold (more inserts between two holds than a walk can track).
     pub walk_holds: u64,
     pub walk_max_hold_us: u64,
+    /// The longest a writer waited for the data lock (µs).
+    pub lock_max_write_wait_us: u64,
     pub walk_restarts: u64,
     pub rss_bytes: u64,
     /// The allocator settings (`allocator-thp`, `allocator-purge-delay-ms`).

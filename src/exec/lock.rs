@@ -5,7 +5,8 @@
 //! Owns the lock and the count of waiting writers; knows nothing of commands. Every writer
 //! goes through [`DataLock::write`], or the walks would not make room for it.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -16,6 +17,8 @@ pub struct DataLock {
     db: RwLock<Db>,
     /// Writers between asking for the lock and getting it.
     waiting: AtomicUsize,
+    /// The longest a writer waited for it, in microseconds (INFO `lock_max_write_wait_us`).
+    max_wait_us: AtomicU64,
 }
 
 impl DataLock {
@@ -30,9 +33,17 @@ impl DataLock {
             return g;
         }
         self.waiting.fetch_add(1, Ordering::SeqCst);
+        let asked = Instant::now();
         let g = self.db.write();
         self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let us = asked.elapsed().as_micros() as u64;
+        self.max_wait_us.fetch_max(us, Ordering::Relaxed);
         g
+    }
+
+    /// The longest a writer waited for the lock, in microseconds.
+    pub fn max_write_wait_us(&self) -> u64 {
+        self.max_wait_us.load(Ordering::Relaxed)
     }
 
     /// True while a writer waits for the lock.

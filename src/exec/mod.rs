@@ -540,6 +540,7 @@ impl Host for Server {
             capped_searches: self.counters.capped_searches.load(Ordering::Relaxed),
             walk_holds: self.counters.walk_holds.load(Ordering::Relaxed),
             walk_max_hold_us: self.counters.walk_max_hold_us.load(Ordering::Relaxed),
+            lock_max_write_wait_us: self.db.max_write_wait_us(),
             walk_restarts: self.counters.walk_restarts.load(Ordering::Relaxed),
             rss_bytes: crate::metrics::rss_bytes(),
             allocator_thp: cfg.allocator_thp,
