@@ -198,13 +198,19 @@ fn ids_of(reply: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_writer_goes_on_during_a_long_walk_and_the_walk_keeps_its_guarantee() {
+/// A server with `n` points, walking 64 entries per hold, and a connection to it.
+fn loaded_with_batch_64(n: usize) -> (TestServer, WireConn) {
     let s = TestServer::start();
-    let n = 30_000;
     load(&s, n);
     let mut c = s.wire();
     assert_eq!(c.cmd(&["CONFIG", "SET", "search-walk-batch", "64"]), OK);
+    (s, c)
+}
+
+#[test]
+fn a_writer_goes_on_during_a_long_walk_and_the_walk_keeps_its_guarantee() {
+    let n = 30_000;
+    let (s, mut c) = loaded_with_batch_64(n);
     let stop = Arc::new(AtomicBool::new(false));
     // The writer moves every 10th object, deletes and re-inserts every 10th + 1, and adds
     // and deletes objects of its own; the rest never change.
@@ -289,11 +295,8 @@ fn a_writer_goes_on_during_a_long_walk_and_the_walk_keeps_its_guarantee() {
 
 #[test]
 fn a_walk_nobody_waits_for_goes_on_in_its_second_hold() {
-    let s = TestServer::start();
     let n = 30_000;
-    load(&s, n);
-    let mut c = s.wire();
-    assert_eq!(c.cmd(&["CONFIG", "SET", "search-walk-batch", "64"]), OK);
+    let (_server, mut c) = loaded_with_batch_64(n);
     let searches = [
         "NEARBY big LIMIT 1000000 IDS POINT 10.7 20.2",
         "NEARBY big WHERE speed 999 999 COUNT POINT 10.7 20.2",

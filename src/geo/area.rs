@@ -357,16 +357,7 @@ pub fn point_rect_lower_bound_meters(lat: f64, cos_lat: f64, lon: f64, r: &Rect)
         return 0.0;
     }
     let lat_gap = (lat.clamp(r.min_lat, r.max_lat) - lat).abs().to_radians();
-    let Some(d_lon) = lon_gap(r, lon) else {
-        return shave(EARTH_RADIUS_METERS * lat_gap);
-    };
-    let circle = if d_lon > 90.0 {
-        FRAC_PI_2 - lat.abs().to_radians()
-    } else {
-        let x = d_lon.to_radians();
-        cos_lat * (x - x * x * x * (1.0 / 6.0))
-    };
-    shave(EARTH_RADIUS_METERS * lat_gap.max(circle))
+    gaps_lower_bound_meters(lat, cos_lat, lat_gap, lon_gap(r, lon))
 }
 
 /// [`point_rect_lower_bound_meters`] of the box reaching `slack` degrees either way of the
@@ -381,9 +372,16 @@ pub fn point_box_lower_bound_meters(
 ) -> f64 {
     let lat_gap = ((plat - lat).abs() - slack).max(0.0).to_radians();
     let d_lon = shortest_lon_gap(lon, plon) - slack;
-    if d_lon <= 0.0 {
+    gaps_lower_bound_meters(lat, cos_lat, lat_gap, (d_lon > 0.0).then_some(d_lon))
+}
+
+/// The cheap bound from a point at `lat` to a box `lat_gap` radians of latitude and `d_lon`
+/// degrees of longitude away (None: the box spans the point's meridian).
+#[inline]
+fn gaps_lower_bound_meters(lat: f64, cos_lat: f64, lat_gap: f64, d_lon: Option<f64>) -> f64 {
+    let Some(d_lon) = d_lon else {
         return shave(EARTH_RADIUS_METERS * lat_gap);
-    }
+    };
     let circle = if d_lon > 90.0 {
         FRAC_PI_2 - lat.abs().to_radians()
     } else {

@@ -150,11 +150,9 @@ pub struct Budget<'a> {
 impl<'a> Budget<'a> {
     /// `batch` entries, and more while `go_on()`.
     pub fn extensible(batch: usize, go_on: &'a dyn Fn() -> bool) -> Budget<'a> {
-        let batch = batch.max(1);
         Budget {
-            until: batch,
-            batch,
             go_on: Some(go_on),
+            ..Budget::from(batch)
         }
     }
 
