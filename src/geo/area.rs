@@ -357,12 +357,15 @@ pub fn point_rect_lower_bound_meters(lat: f64, cos_lat: f64, lon: f64, r: &Rect)
         return 0.0;
     }
     let lat_gap = (lat.clamp(r.min_lat, r.max_lat) - lat).abs().to_radians();
-    gaps_lower_bound_meters(lat, cos_lat, lat_gap, lon_gap(r, lon))
+    gaps_lower_bound_meters(lat, cos_lat, lat_gap, lon_gap(r, lon).unwrap_or(0.0))
 }
 
 /// [`point_rect_lower_bound_meters`] of the box reaching `slack` degrees either way of the
 /// point `(plat, plon)` (a stored point's cover box), the same quantity without building the
 /// box or testing its wrap: the NEARBY walk bounds every entry of every page it opens.
+/// Branch-free, so a loop over a page's points ([`point_box_lower_bounds_meters`]) runs in
+/// vector registers.
+#[inline(always)]
 pub fn point_box_lower_bound_meters(
     lat: f64,
     cos_lat: f64,
@@ -371,23 +374,36 @@ pub fn point_box_lower_bound_meters(
     slack: f64,
 ) -> f64 {
     let lat_gap = ((plat - lat).abs() - slack).max(0.0).to_radians();
-    let d_lon = shortest_lon_gap(lon, plon) - slack;
-    gaps_lower_bound_meters(lat, cos_lat, lat_gap, (d_lon > 0.0).then_some(d_lon))
+    let g = (plon - lon).abs();
+    // The shortest way round: `g` itself up to 180°, else 360° - `g`.
+    let d_lon = g.min(360.0 - g) - slack;
+    gaps_lower_bound_meters(lat, cos_lat, lat_gap, d_lon)
+}
+
+/// [`point_box_lower_bound_meters`] of each stored point `(lon, lat)` of `pts`, into `out`.
+pub fn point_box_lower_bounds_meters(
+    lat: f64,
+    cos_lat: f64,
+    lon: f64,
+    pts: &[([f32; 2], u32)],
+    slack: f64,
+    out: &mut [f64],
+) {
+    for (o, &(p, _)) in out.iter_mut().zip(pts) {
+        let at = (f64::from(p[1]), f64::from(p[0]));
+        *o = point_box_lower_bound_meters(lat, cos_lat, lon, at, slack);
+    }
 }
 
 /// The cheap bound from a point at `lat` to a box `lat_gap` radians of latitude and `d_lon`
-/// degrees of longitude away (None: the box spans the point's meridian).
-#[inline]
-fn gaps_lower_bound_meters(lat: f64, cos_lat: f64, lat_gap: f64, d_lon: Option<f64>) -> f64 {
-    let Some(d_lon) = d_lon else {
-        return shave(EARTH_RADIUS_METERS * lat_gap);
-    };
-    let circle = if d_lon > 90.0 {
-        FRAC_PI_2 - lat.abs().to_radians()
-    } else {
-        let x = d_lon.to_radians();
-        cos_lat * (x - x * x * x * (1.0 / 6.0))
-    };
+/// degrees of longitude away (`d_lon` ≤ 0: the box spans the point's meridian, and the
+/// latitude gap is the bound). Branch-free: the choices are selects.
+#[inline(always)]
+fn gaps_lower_bound_meters(lat: f64, cos_lat: f64, lat_gap: f64, d_lon: f64) -> f64 {
+    let x = d_lon.max(0.0).to_radians();
+    let near = cos_lat * (x - x * x * x * (1.0 / 6.0));
+    let far = FRAC_PI_2 - lat.abs().to_radians();
+    let circle = if d_lon > 90.0 { far } else { near };
     shave(EARTH_RADIUS_METERS * lat_gap.max(circle))
 }
 
@@ -450,11 +466,13 @@ fn spans_lon(r: &Rect, lon: f64) -> bool {
 }
 
 /// Shaves a hair off a bound so rounding can never lift it above the true minimum.
+#[inline(always)]
 fn shave(d: f64) -> f64 {
+    let shaved = d * (1.0 - 1e-12);
     if d.is_nan() {
         0.0
     } else {
-        d * (1.0 - 1e-12)
+        shaved
     }
 }
 

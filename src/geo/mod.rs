@@ -20,9 +20,9 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 pub use area::{
-    distance_to, far_bound_meters, point_box_lower_bound_meters, point_rect_lower_bound_meters,
-    point_rect_min_meters, point_rect_refined_lower_bound_meters, point_rect_upper_bound_meters,
-    Area,
+    distance_to, far_bound_meters, point_box_lower_bound_meters, point_box_lower_bounds_meters,
+    point_rect_lower_bound_meters, point_rect_min_meters, point_rect_refined_lower_bound_meters,
+    point_rect_upper_bound_meters, Area,
 };
 pub use clip::clip_to_rect;
 pub use hash::{geohash_bounds, geohash_decode, geohash_decode_center, geohash_encode};

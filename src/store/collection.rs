@@ -19,9 +19,9 @@ use super::slab::Slab;
 use super::slot::{Data, ObjRef, Slot};
 use super::walk::AllocLog;
 use crate::geo::{
-    far_bound_meters, point_box_lower_bound_meters, point_rect_lower_bound_meters,
-    point_rect_min_meters, point_rect_refined_lower_bound_meters, point_rect_upper_bound_meters,
-    Geometry, HaversineFrom, Rect,
+    far_bound_meters, point_box_lower_bound_meters, point_box_lower_bounds_meters,
+    point_rect_lower_bound_meters, point_rect_min_meters, point_rect_refined_lower_bound_meters,
+    point_rect_upper_bound_meters, Geometry, HaversineFrom, Rect,
 };
 
 /// One collection.
@@ -655,6 +655,17 @@ impl NearBounds for GeoBounds {
         }
         let at = (f64::from(p[1]), f64::from(p[0]));
         point_box_lower_bound_meters(self.lat, self.cos_lat, self.lon, at, POINT_COVER_SLACK)
+    }
+
+    fn point_bounds(&self, pts: &[([f32; 2], u32)], out: &mut [f64]) {
+        if self.floor > f64::NEG_INFINITY {
+            for (o, &(p, _)) in out.iter_mut().zip(pts) {
+                *o = self.bound(&point_cover(p));
+            }
+            return;
+        }
+        let (lat, cos_lat, lon) = (self.lat, self.cos_lat, self.lon);
+        point_box_lower_bounds_meters(lat, cos_lat, lon, pts, POINT_COVER_SLACK, out);
     }
 
     fn refines_at(&self, dist: f64) -> bool {

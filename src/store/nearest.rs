@@ -2,11 +2,13 @@
 //! their entries, ordered by a caller-given lower bound, with every entry re-queued at its
 //! exact distance before it is reported, so answers come out in exact distance order.
 //!
-//! Why runs: opening a node or a page sorts its children by bound into `runs` and queues only
-//! the run, at its first child's bound; taking a child re-queues the rest at the next bound.
-//! The heap therefore holds about one item per opened node instead of one per child, and a
-//! small k (the common NEARBY … LIMIT 1) opens a node, a page and an entry per level without
-//! paying to queue the thirty other entries of a page or the seven siblings of a node.
+//! Why runs: opening a node or a page puts its children with their bounds into `runs` and
+//! queues only the run, at its smallest bound; taking a child re-queues the rest at the next
+//! smallest. The heap therefore holds about one item per opened node instead of one per
+//! child, and a small k (the common NEARBY … LIMIT 1) opens a node, a page and an entry per
+//! level without paying to queue the thirty other entries of a page or the seven siblings of
+//! a node. Nor does it pay to sort them: a run's first [`SELECTS`] children are found by a
+//! scan for the smallest, and only a run taken from more often than that is sorted.
 //! Lazy and unbounded: the caller takes as many answers as it needs. A child whose bound is
 //! `+inf` is dropped unopened: a resumed walk (`store/walk.rs`) prunes with it the subtrees
 //! wholly nearer than where it stopped. Owns no data and takes no locks; only
@@ -22,7 +24,7 @@ use std::collections::BinaryHeap;
 
 use rstar::{ParentNode, RTreeNode};
 
-use super::{Bx, PageRef, SpatialIndex};
+use super::{Bx, PageRef, SpatialIndex, PAGE_MAX};
 use crate::geo::Rect;
 
 /// The bounds a [`Nearest`] walk orders boxes by. A closure is a bound without refinement.
@@ -35,6 +37,14 @@ pub trait NearBounds {
     /// which every entry of every opened page asks for: a bound may take a shortcut.
     fn point_bound(&self, p: [f32; 2]) -> f64 {
         self.bound(&point_cover(p))
+    }
+
+    /// [`NearBounds::point_bound`] of each point of a page, `pts[i]`'s into `out[i]`: one
+    /// call per page, so a bound can run the loop in vector registers.
+    fn point_bounds(&self, pts: &[([f32; 2], u32)], out: &mut [f64]) {
+        for (o, &(p, _)) in out.iter_mut().zip(pts) {
+            *o = self.point_bound(p);
+        }
     }
 
     /// Whether a box about to be opened at bound `dist` may have a better bound
@@ -78,11 +88,20 @@ enum Step<'a> {
 }
 
 enum Item<'a> {
-    /// What is left of a run: `runs[next..end]`, queued at the bound of `next`, the smallest.
-    Run { next: u32, end: u32 },
+    /// What is left of a run: `runs[next..end]`, queued at the bound of `next`, the smallest;
+    /// `picks` children were taken from it so far ([`SORTED`]: the rest is sorted).
+    Run { next: u32, end: u32, picks: u8 },
     /// An entry with its exact distance and id: when it is the smallest, it is the next answer.
     Exact(u32, &'a str),
 }
+
+/// How many children of a run are found by a scan for the smallest before the rest is
+/// sorted: a scan of a page costs about a tenth of its sort, and most runs a small k opens
+/// give up one or two children.
+const SELECTS: u8 = 3;
+
+/// `picks` of a run whose rest is sorted.
+const SORTED: u8 = u8::MAX;
 
 struct Candidate<'a> {
     dist: f64,
@@ -105,16 +124,16 @@ where
         };
         if index.tree.size() > 0 {
             walk.runs.push((0.0, Step::Node(index.tree.root())));
-            walk.queue_rest(0, 1);
+            walk.queue_rest(0, 1, SORTED);
         }
         walk
     }
 
     /// Takes the next step of the run at `next`, queues the rest of the run, and returns what
     /// the step produced (a new run or an exact entry) for the caller to queue.
-    fn take_step(&mut self, next: u32, end: u32) -> Option<Candidate<'a>> {
+    fn take_step(&mut self, next: u32, end: u32, picks: u8) -> Option<Candidate<'a>> {
         let (dist, step) = self.runs[next as usize];
-        self.queue_rest(next + 1, end);
+        self.queue_rest(next + 1, end, picks);
         if self.bound.refines_at(dist) {
             if let Some(later) = self.refined(dist, step) {
                 return Some(later);
@@ -132,16 +151,21 @@ where
             Step::Page(p) => {
                 let bound = &self.bound;
                 let page = &self.index.pages[p as usize];
-                let pts = page
-                    .pts
-                    .iter()
-                    .map(|&(p, h)| (bound.point_bound(p), Step::Entry(h)));
-                self.runs.extend(pts);
+                let mut bounds = [0.0; PAGE_MAX];
+                // Pruned children (`+inf`) are dropped unopened.
+                for pts in page.pts.chunks(PAGE_MAX) {
+                    let bounds = &mut bounds[..pts.len()];
+                    bound.point_bounds(pts, bounds);
+                    let pts = bounds.iter().zip(pts);
+                    let kept = pts.filter(|(&b, _)| b != f64::INFINITY);
+                    self.runs
+                        .extend(kept.map(|(&b, &(_, h))| (b, Step::Entry(h))));
+                }
                 let boxes = page
                     .rects
                     .iter()
                     .map(|(b, h)| (bound.bound(&b.rect()), Step::Entry(*h)));
-                self.runs.extend(boxes);
+                self.runs.extend(boxes.filter(|c| c.0 != f64::INFINITY));
             }
             Step::Node(node) => {
                 let bound = &self.bound;
@@ -149,22 +173,36 @@ where
                     RTreeNode::Leaf(r) => (bound.bound(&r.env.rect()), Step::Page(r.page)),
                     RTreeNode::Parent(p) => (bound.bound(&envelope_rect(p)), Step::Node(p)),
                 });
-                self.runs.extend(children);
+                let kept = children.filter(|c| c.0 != f64::INFINITY);
+                self.runs.extend(kept);
             }
         }
-        self.runs[start..].sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
-        // Pruned children (`+inf`) sorted last: drop them.
-        while self.runs.len() > start && self.runs[self.runs.len() - 1].0 == f64::INFINITY {
-            self.runs.pop();
+        let (next, end) = (start as u32, self.runs.len() as u32);
+        (next < end).then(|| self.run_from(next, end, 0))
+    }
+
+    /// The candidate for what is left of a run, `runs[next..end]` (not empty), `picks`
+    /// children having been taken from it: its smallest child is brought to `next`, by a scan
+    /// while `picks` is under [`SELECTS`], by sorting the rest once it reaches it.
+    fn run_from(&mut self, next: u32, end: u32, picks: u8) -> Candidate<'a> {
+        let rest = &mut self.runs[next as usize..end as usize];
+        let picks = match picks {
+            SORTED => SORTED,
+            p if p < SELECTS => {
+                let smallest =
+                    (1..rest.len()).fold(0, |m, i| if rest[i].0 < rest[m].0 { i } else { m });
+                rest.swap(0, smallest);
+                p + 1
+            }
+            _ => {
+                rest.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
+                SORTED
+            }
+        };
+        Candidate {
+            dist: rest[0].0,
+            item: Item::Run { next, end, picks },
         }
-        let end = self.runs.len();
-        (start < end).then(|| Candidate {
-            dist: self.runs[start].0,
-            item: Item::Run {
-                next: start as u32,
-                end: end as u32,
-            },
-        })
     }
 
     /// A node or page about to be opened at `dist` whose refined bound is larger: queued
@@ -185,17 +223,16 @@ where
             item: Item::Run {
                 next: at,
                 end: at + 1,
+                picks: SORTED,
             },
         })
     }
 
-    /// Queues what is left of a run, at the bound of its next step.
-    fn queue_rest(&mut self, next: u32, end: u32) {
+    /// Queues what is left of a run, at its smallest bound.
+    fn queue_rest(&mut self, next: u32, end: u32, picks: u8) {
         if next < end {
-            self.heap.push(Candidate {
-                dist: self.runs[next as usize].0,
-                item: Item::Run { next, end },
-            });
+            let rest = self.run_from(next, end, picks);
+            self.heap.push(rest);
         }
     }
 }
@@ -236,13 +273,13 @@ where
     fn next(&mut self) -> Option<Self::Item> {
         let mut c = self.heap.pop()?;
         loop {
-            let (next, end) = match c.item {
+            let (next, end, picks) = match c.item {
                 Item::Exact(h, _) => return Some((h, c.dist)),
-                Item::Run { next, end } => (next, end),
+                Item::Run { next, end, picks } => (next, end, picks),
             };
             // What a step produces is usually the next smallest item (a descent goes on into
             // the nearest child): then it is taken at once instead of queued and popped.
-            let Some(made) = self.take_step(next, end) else {
+            let Some(made) = self.take_step(next, end, picks) else {
                 c = self.heap.pop()?;
                 continue;
             };
