@@ -1,9 +1,11 @@
 //! Micro-benchmarks of the geometry predicates a search runs per candidate: a point against a
 //! polygon with a hole, a circle and a rectangle; a polygon and a line against a polygon area;
-//! a circle's containment of a polygon; and the NEARBY box bound.
+//! a circle's containment of a polygon; and the NEARBY bounds (a box's, and a page's 32 points').
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use meridian::geo::{point_rect_lower_bound_meters, Area, Geometry, Rect};
+use meridian::geo::{
+    point_box_lower_bounds_meters, point_rect_lower_bound_meters, Area, Geometry, Rect,
+};
 use std::hint::black_box;
 
 const ZONE_WITH_HOLE: &str = r#"{"type":"Polygon","coordinates":[
@@ -68,6 +70,27 @@ fn bench_predicates(c: &mut Criterion) {
                 -112.2,
                 &far,
             ))
+        })
+    });
+    // A page of 32 stored points around the query, some across the antimeridian's far side.
+    let page: Vec<([f32; 2], u32)> = (0..32u32)
+        .map(|i| {
+            let lon = -112.2 + f64::from(i % 8) * 0.3 + if i == 31 { 290.0 } else { 0.0 };
+            ([lon as f32, (33.0 + f64::from(i / 8) * 0.2) as f32], i)
+        })
+        .collect();
+    let mut out = [0.0; 32];
+    c.bench_function("nearby_page_point_bounds_32", |b| {
+        b.iter(|| {
+            point_box_lower_bounds_meters(
+                black_box(33.4),
+                cos_lat,
+                -112.2,
+                black_box(&page),
+                1.0 / 65536.0,
+                &mut out,
+            );
+            black_box(out[31])
         })
     });
 }
