@@ -374,9 +374,7 @@ pub fn point_box_lower_bound_meters(
     slack: f64,
 ) -> f64 {
     let lat_gap = ((plat - lat).abs() - slack).max(0.0).to_radians();
-    let g = (plon - lon).abs();
-    // The shortest way round: `g` itself up to 180°, else 360° - `g`.
-    let d_lon = g.min(360.0 - g) - slack;
+    let d_lon = shortest_lon_gap(lon, plon) - slack;
     gaps_lower_bound_meters(lat, cos_lat, lat_gap, d_lon)
 }
 

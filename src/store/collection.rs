@@ -12,16 +12,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use compact_str::CompactString;
 
 use super::field::{FieldValue, Names};
-use super::index::{point_cover, NearBounds, SpatialIndex, POINT_COVER_SLACK};
+use super::index::{cover_bounds, NearBounds, SpatialIndex, POINT_COVER_SLACK};
 use super::object::{Body, Object};
 use super::order::IdOrder;
 use super::slab::Slab;
 use super::slot::{Data, ObjRef, Slot};
 use super::walk::AllocLog;
 use crate::geo::{
-    far_bound_meters, point_box_lower_bound_meters, point_box_lower_bounds_meters,
-    point_rect_lower_bound_meters, point_rect_min_meters, point_rect_refined_lower_bound_meters,
-    point_rect_upper_bound_meters, Geometry, HaversineFrom, Rect,
+    far_bound_meters, point_box_lower_bounds_meters, point_rect_lower_bound_meters,
+    point_rect_min_meters, point_rect_refined_lower_bound_meters, point_rect_upper_bound_meters,
+    Geometry, HaversineFrom, Rect,
 };
 
 /// One collection.
@@ -648,21 +648,10 @@ impl NearBounds for GeoBounds {
         cheap
     }
 
-    /// A first walk's point bound skips building the cover box (a resumed walk's may prune).
-    fn point_bound(&self, p: [f32; 2]) -> f64 {
-        if self.floor > f64::NEG_INFINITY {
-            return self.bound(&point_cover(p));
-        }
-        let at = (f64::from(p[1]), f64::from(p[0]));
-        point_box_lower_bound_meters(self.lat, self.cos_lat, self.lon, at, POINT_COVER_SLACK)
-    }
-
+    /// A first walk's point bounds skip building the cover boxes (a resumed walk's may prune).
     fn point_bounds(&self, pts: &[([f32; 2], u32)], out: &mut [f64]) {
         if self.floor > f64::NEG_INFINITY {
-            for (o, &(p, _)) in out.iter_mut().zip(pts) {
-                *o = self.bound(&point_cover(p));
-            }
-            return;
+            return cover_bounds(self, pts, out);
         }
         let (lat, cos_lat, lon) = (self.lat, self.cos_lat, self.lon);
         point_box_lower_bounds_meters(lat, cos_lat, lon, pts, POINT_COVER_SLACK, out);

@@ -482,7 +482,7 @@ impl SpatialIndex {
 
 #[path = "nearest.rs"]
 mod nearest;
-pub use nearest::{point_cover, NearBounds, Nearest, POINT_COVER_SLACK};
+pub use nearest::{cover_bounds, point_cover, NearBounds, Nearest, POINT_COVER_SLACK};
 
 #[path = "index_walk.rs"]
 mod index_walk;

@@ -33,18 +33,11 @@ pub trait NearBounds {
     /// child of every node and page the walk opens. `+inf` drops the box.
     fn bound(&self, r: &Rect) -> f64;
 
-    /// [`NearBounds::bound`] of the cover box of the point a page stores as `p` (lon, lat),
-    /// which every entry of every opened page asks for: a bound may take a shortcut.
-    fn point_bound(&self, p: [f32; 2]) -> f64 {
-        self.bound(&point_cover(p))
-    }
-
-    /// [`NearBounds::point_bound`] of each point of a page, `pts[i]`'s into `out[i]`: one
-    /// call per page, so a bound can run the loop in vector registers.
+    /// [`NearBounds::bound`] of the cover box of each point a page stores (lon, lat),
+    /// `pts[i]`'s into `out[i]`: every entry of every opened page asks for one, so a bound may
+    /// take a shortcut, and gets the whole page at once to run its loop in vector registers.
     fn point_bounds(&self, pts: &[([f32; 2], u32)], out: &mut [f64]) {
-        for (o, &(p, _)) in out.iter_mut().zip(pts) {
-            *o = self.point_bound(p);
-        }
+        cover_bounds(self, pts, out);
     }
 
     /// Whether a box about to be opened at bound `dist` may have a better bound
@@ -248,6 +241,14 @@ pub fn point_cover(p: [f32; 2]) -> Rect {
         min_lon: lon - POINT_COVER_SLACK,
         max_lat: lat + POINT_COVER_SLACK,
         max_lon: lon + POINT_COVER_SLACK,
+    }
+}
+
+/// [`NearBounds::bound`] of each point's [`point_cover`] box: the default
+/// [`NearBounds::point_bounds`], for bounds that take a shortcut only some of the time.
+pub fn cover_bounds<B: NearBounds + ?Sized>(bound: &B, pts: &[([f32; 2], u32)], out: &mut [f64]) {
+    for (o, &(p, _)) in out.iter_mut().zip(pts) {
+        *o = bound.bound(&point_cover(p));
     }
 }
 
