@@ -24,8 +24,10 @@ fn main() {
         .with_target(false)
         .init();
     meridian::allocator::configure(cfg.allocator_thp, cfg.allocator_purge_delay_ms);
+    // Connections run on their own loops (`net::loops`, `threads` of them); this runtime only
+    // accepts, loads the AOF and runs the timers.
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.worker_threads())
+        .worker_threads(1)
         .enable_all()
         .build()
         .expect("tokio runtime");

@@ -45,7 +45,8 @@ pub async fn run(
     let mut cfg = cfg;
     cfg.port = local.port();
     let server = Arc::new(Server::new(cfg.clone(), config_path));
-    let accept = tokio::spawn(crate::net::accept_loop(server.clone(), listener));
+    let loops = crate::net::loops::Loops::start(cfg.worker_threads(), server.clone())?;
+    let accept = tokio::spawn(crate::net::accept_loop(server.clone(), listener, loops));
     let loader = server.clone();
     let loading = tokio::task::spawn_blocking(move || load_and_open(&loader, &cfg));
     let aof = tokio::select! {

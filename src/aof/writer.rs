@@ -252,6 +252,11 @@ impl Aof {
         self.pending.lock().stream_offset
     }
 
+    /// Whether making an append durable waits for an fsync (`appendfsync always`).
+    pub fn syncs_each_write(&self) -> bool {
+        self.policy.load(Ordering::Relaxed) == 0
+    }
+
     /// Changes the fsync policy at run time.
     pub fn set_policy(&self, p: Fsync) {
         self.policy.store(policy_code(p), Ordering::Relaxed);

@@ -41,6 +41,10 @@ pub struct Session {
     /// Set by QUIT: the connection closes after this reply.
     pub close: bool,
     pub name: Option<String>,
+    /// A search that needs more than one hold of the read lock returns after its first,
+    /// pending, for the connection to drive one hold at a time (`exec::Server::resume_walk`)
+    /// instead of blocking its thread until the walk ends.
+    pub step_walks: bool,
 }
 
 /// What a read command may know about the server besides the data.
@@ -93,6 +97,12 @@ pub struct ServerInfo {
     pub allocator_thp: bool,
     pub allocator_purge_delay_ms: u64,
     pub max_clients: u64,
+    /// Connections moved between connection loops; each loop's clients and CPU share (‰).
+    pub connections_moved: u64,
+    pub loop_clients: Vec<u64>,
+    pub loop_cpu_permille: Vec<u64>,
+    /// Idle CPU of the whole machine, per mille of one CPU (sampled with several loops).
+    pub machine_idle_permille: u64,
 }
 
 /// AOF rewrite numbers for INFO persistence.

@@ -71,6 +71,13 @@ fn info_sections(db: &Db, info: &ServerInfo) -> Vec<(&'static str, Vec<(String, 
             vec![
                 s("connected_clients", int(info.connected_clients)),
                 s("maxclients", int(info.max_clients)),
+                s("connection_loops", int(info.loop_clients.len() as u64)),
+                s("loop_clients", Value::Str(joined(&info.loop_clients))),
+                s(
+                    "loop_cpu_permille",
+                    Value::Str(joined(&info.loop_cpu_permille)),
+                ),
+                s("machine_idle_permille", int(info.machine_idle_permille)),
             ],
         ),
         (
@@ -101,6 +108,7 @@ fn info_sections(db: &Db, info: &ServerInfo) -> Vec<(&'static str, Vec<(String, 
             "stats",
             vec![
                 s("total_connections_received", int(info.total_connections)),
+                s("connections_moved", int(info.connections_moved)),
                 s("total_commands_processed", int(info.total_commands)),
                 s("expired_keys", int(info.expired_objects)),
                 s("rejected_connections", int(info.rejected_clients)),
@@ -361,4 +369,10 @@ pub fn command(_host: &dyn Host, a: &mut Args) -> CmdResult<Reply> {
         name: "commands",
         value,
     })
+}
+
+/// Numbers as `1,2,3` (one INFO line for a list).
+fn joined(v: &[u64]) -> String {
+    let parts: Vec<String> = v.iter().map(u64::to_string).collect();
+    parts.join(",")
 }

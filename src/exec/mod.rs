@@ -39,9 +39,47 @@ pub enum Origin {
 /// What `execute` produced.
 #[derive(Debug)]
 pub struct Outcome {
+    /// The reply; meaningless while `walk` is set.
     pub reply: Reply,
     /// The AOF length that must be durable before the reply is sent.
     pub durable_at: Option<u64>,
+    /// A search that walks on past its first hold, left for the caller to drive with
+    /// [`Server::resume_walk`] ([`Session::step_walks`] only).
+    pub walk: Option<Box<PendingWalk>>,
+}
+
+impl Outcome {
+    fn reply(reply: Reply) -> Outcome {
+        Outcome {
+            reply,
+            durable_at: None,
+            walk: None,
+        }
+    }
+
+    /// The outcome of a search still walking (for [`Server::resume_walk`] to go on with).
+    pub fn pending(walk: Box<PendingWalk>) -> Outcome {
+        Outcome {
+            walk: Some(walk),
+            ..Outcome::reply(Reply::Ok)
+        }
+    }
+}
+
+/// A search walk between two holds of the read lock, with what its holds need.
+pub struct PendingWalk {
+    walk: Box<cmd::walk::SearchWalk>,
+    output: OutputFormat,
+    json: bool,
+    stream: StreamLimits,
+    /// Holds counted in `walk_holds` so far (its first is counted with its second).
+    counted: bool,
+}
+
+impl std::fmt::Debug for PendingWalk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingWalk").finish_non_exhaustive()
+    }
 }
 
 /// Counters shown by INFO and SERVER.
@@ -70,6 +108,19 @@ pub struct Counters {
     pub walk_holds: AtomicU64,
     pub walk_max_hold_us: AtomicU64,
     pub walk_restarts: AtomicU64,
+    /// Connections handed from one connection loop to another (`net::loops`).
+    pub connections_moved: AtomicU64,
+    /// Each connection loop's load, published by `net::loops` (empty until they start).
+    pub loops: std::sync::OnceLock<Box<[LoopLoad]>>,
+    /// The whole machine's idle CPU over the last sample, per mille of one CPU.
+    pub machine_idle_permille: AtomicU64,
+}
+
+/// One connection loop's clients and the share of a CPU its thread used over the last tick.
+#[derive(Debug, Default)]
+pub struct LoopLoad {
+    pub clients: AtomicU64,
+    pub cpu_permille: AtomicU64,
 }
 
 /// Bytes rendered per read-lock hold of a streamed search at most (and less when
@@ -212,10 +263,7 @@ impl Server {
         let json = session.output == OutputFormat::Json;
         match self.dispatch(req, session, origin) {
             Ok(outcome) => outcome,
-            Err(e) => Outcome {
-                reply: Reply::Error(e.text(json)),
-                durable_at: None,
-            },
+            Err(e) => Outcome::reply(Reply::Error(e.text(json))),
         }
     }
 
@@ -231,12 +279,7 @@ impl Server {
             self.gate(spec.name.as_str(), spec.kind, session)?;
         }
         let mut args = Args::new(&sent, req.argv().skip(1));
-        let reply_only = |reply| {
-            Ok(Outcome {
-                reply,
-                durable_at: None,
-            })
-        };
+        let reply_only = |reply| Ok(Outcome::reply(reply));
         match handler {
             Handler::Read(f) => {
                 // Read before the data lock is taken, to keep its hold short.
@@ -257,14 +300,23 @@ impl Server {
                 }
                 reply_only(result?)
             }
-            Handler::Walk(f) => {
-                let result = self.walk_search(f, &mut args, session.output);
-                if let Ok(Reply::Stream(_)) = result {
-                    self.counters
-                        .streamed_replies
-                        .fetch_add(1, Ordering::Relaxed);
+            Handler::Walk(f) if session.step_walks => {
+                let stream = self.stream_limits();
+                let output = session.output;
+                match self.walk_hold(output, stream, |db, ctx| f(db, &mut args, ctx))? {
+                    cmd::walk::Walked::Done(reply) => Ok(self.walk_done(reply)),
+                    cmd::walk::Walked::More(walk) => Ok(Outcome::pending(Box::new(PendingWalk {
+                        walk,
+                        output,
+                        json: output == OutputFormat::Json,
+                        stream,
+                        counted: false,
+                    }))),
                 }
-                reply_only(result?)
+            }
+            Handler::Walk(f) => {
+                let reply = self.walk_search(f, &mut args, session.output)?;
+                Ok(self.walk_done(reply))
             }
             Handler::Write(f) => self.write(f, &mut args, origin),
             Handler::Admin(f) => reply_only(f(self, &mut args)?),
@@ -315,6 +367,42 @@ impl Server {
                 }
             }
         })
+    }
+
+    /// Takes the next hold of a walk [`Server::execute`] left pending: its outcome, with the
+    /// walk pending again if it is still not done. One hold per call, so a connection loop
+    /// serves its other connections in between.
+    pub fn resume_walk(&self, p: PendingWalk) -> Outcome {
+        let PendingWalk {
+            walk,
+            output,
+            json,
+            stream,
+            counted,
+        } = p;
+        let holds = if counted { 1 } else { 2 };
+        self.counters.walk_holds.fetch_add(holds, Ordering::Relaxed);
+        match self.walk_hold(output, stream, |db, ctx| walk.resume(db, ctx)) {
+            Ok(cmd::walk::Walked::Done(reply)) => self.walk_done(reply),
+            Ok(cmd::walk::Walked::More(walk)) => Outcome::pending(Box::new(PendingWalk {
+                walk,
+                output,
+                json,
+                stream,
+                counted: true,
+            })),
+            Err(e) => Outcome::reply(Reply::Error(e.text(json))),
+        }
+    }
+
+    /// The outcome of a finished walk, counted if it streams.
+    fn walk_done(&self, reply: Reply) -> Outcome {
+        if let Reply::Stream(_) = reply {
+            self.counters
+                .streamed_replies
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Outcome::reply(reply)
     }
 
     /// Runs one step of a walk under one hold of the read lock, timing the hold.
@@ -400,7 +488,15 @@ impl Server {
             }
         }
         drop(db);
-        Ok(Outcome { reply, durable_at })
+        Ok(Outcome {
+            durable_at,
+            ..Outcome::reply(reply)
+        })
+    }
+
+    /// Whether [`Server::make_durable`] may wait for an fsync (else it is one `write` at most).
+    pub fn durable_waits_for_fsync(&self) -> bool {
+        self.aof().is_some_and(|a| a.syncs_each_write())
     }
 
     /// Makes the AOF durable up to `end` (per the fsync policy) before a reply goes out.
@@ -502,6 +598,14 @@ impl Server {
     }
 }
 
+impl Server {
+    /// One number of each connection loop's load.
+    fn loop_loads(&self, f: impl Fn(&LoopLoad) -> &AtomicU64) -> Vec<u64> {
+        let loads = self.counters.loops.get().map_or(&[][..], |l| &l[..]);
+        loads.iter().map(|l| f(l).load(Ordering::Relaxed)).collect()
+    }
+}
+
 impl Host for Server {
     fn info(&self) -> ServerInfo {
         let cfg = self.config.read();
@@ -546,6 +650,10 @@ impl Host for Server {
             allocator_thp: cfg.allocator_thp,
             allocator_purge_delay_ms: cfg.allocator_purge_delay_ms,
             max_clients: cfg.maxclients,
+            connections_moved: self.counters.connections_moved.load(Ordering::Relaxed),
+            loop_clients: self.loop_loads(|l| &l.clients),
+            loop_cpu_permille: self.loop_loads(|l| &l.cpu_permille),
+            machine_idle_permille: self.counters.machine_idle_permille.load(Ordering::Relaxed),
         }
     }
 

@@ -79,14 +79,16 @@ async fn handle(server: Arc<Server>, req: HttpRequest<Incoming>) -> Response<Bod
     let request = Request::from_strs(&args);
     let mut session = Session {
         output: OutputFormat::Json,
+        step_walks: true,
         ..Session::default()
     };
     if let Some(pw) = password {
         session.authenticated = crate::cmd::Host::check_password(&*server, &pw);
     }
     let outcome = server.execute(&request, &mut session, Origin::Client);
+    let outcome = super::finish_walk(&server, outcome).await;
     if let Some(end) = outcome.durable_at {
-        tokio::task::block_in_place(|| server.make_durable(end));
+        super::make_durable(&server, end).await;
     }
     if let Reply::Stream(s) = outcome.reply {
         let body = ChannelBody(super::stream::http_body(server, s, started));

@@ -5,6 +5,7 @@
 //! command semantics: every request goes to `exec::Server::execute`.
 
 pub mod http;
+pub mod loops;
 pub mod resp;
 pub mod spool;
 pub mod stream;
@@ -17,8 +18,9 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::exec::Server;
+use crate::exec::{Outcome, Server};
 use crate::protocol::decode::Limits;
+use loops::{Loops, Seat};
 
 /// Request limits from the running config.
 pub fn limits(server: &Server) -> Limits {
@@ -30,8 +32,8 @@ pub fn limits(server: &Server) -> Limits {
     }
 }
 
-/// Accepts connections until the task is dropped.
-pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
+/// Accepts connections and hands each to a connection loop, until the task is dropped.
+pub async fn accept_loop(server: Arc<Server>, listener: TcpListener, loops: Arc<Loops>) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
@@ -42,27 +44,28 @@ pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
                 continue;
             }
         };
-        let server = server.clone();
-        tokio::spawn(async move {
-            server
-                .counters
-                .total_connections
-                .fetch_add(1, Ordering::Relaxed);
-            let open = server
-                .counters
-                .connected_clients
-                .fetch_add(1, Ordering::Relaxed)
-                + 1;
-            handle(&server, stream, peer, open).await;
-            server
-                .counters
-                .connected_clients
-                .fetch_sub(1, Ordering::Relaxed);
-        });
+        // Off this runtime's epoll, to be registered with the loop's.
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        let counters = &server.counters;
+        counters.total_connections.fetch_add(1, Ordering::Relaxed);
+        let open = counters.connected_clients.fetch_add(1, Ordering::Relaxed) + 1;
+        loops.place(stream, peer, open).await;
     }
 }
 
-async fn handle(server: &Arc<Server>, mut stream: TcpStream, peer: SocketAddr, open: u64) {
+/// A connection's task on its loop, from its first byte.
+async fn connection(
+    server: Arc<Server>,
+    stream: std::net::TcpStream,
+    peer: SocketAddr,
+    open: u64,
+    seat: Seat,
+) {
+    let Ok(mut stream) = TcpStream::from_std(stream) else {
+        return;
+    };
     let cfg = server.config();
     let _ = stream.set_nodelay(true);
     if cfg.keepalive > 0 {
@@ -84,10 +87,33 @@ async fn handle(server: &Arc<Server>, mut stream: TcpStream, peer: SocketAddr, o
         return;
     }
     if is_http(&stream).await {
-        http::serve(server.clone(), stream).await;
+        http::serve(server, stream).await;
+        drop(seat);
     } else {
-        resp::serve(server.clone(), stream).await;
+        resp::serve(server, stream, seat).await;
     }
+}
+
+/// Waits until the AOF holds (and under `appendfsync always` has fsynced) everything up to
+/// `end`. An fsync runs on the blocking pool, so the loop's other connections go on (and
+/// share it); otherwise this is one `write` at most, cheaper done here than handed off.
+pub async fn make_durable(server: &Arc<Server>, end: u64) {
+    if server.durable_waits_for_fsync() {
+        let s = server.clone();
+        let _ = tokio::task::spawn_blocking(move || s.make_durable(end)).await;
+    } else {
+        server.make_durable(end);
+    }
+}
+
+/// Drives a search that `execute` left pending to its end: one hold of the read lock per
+/// turn of the loop, so the loop's other connections are served in between.
+pub async fn finish_walk(server: &Server, mut outcome: Outcome) -> Outcome {
+    while let Some(walk) = outcome.walk.take() {
+        tokio::task::yield_now().await;
+        outcome = server.resume_walk(*walk);
+    }
+    outcome
 }
 
 const PROTECTED_MSG: &str = "-DENIED Meridian is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. Set a password with --requirepass, or disable protected mode with --protected-mode no.\r\n";
