@@ -91,8 +91,16 @@ pub struct Config {
     /// Milliseconds the allocator keeps freed memory before returning it to the OS (startup
     /// only).
     pub allocator_purge_delay_ms: u64,
-    /// Worker threads of the runtime; 0 = one per CPU the process may run on (startup only).
+    /// Connection loops (threads serving connections); 0 = one per CPU the process may run
+    /// on (startup only).
     pub threads: u64,
+    /// A connection loop using at least this share of a CPU (per mille) is saturated, and
+    /// hands connections to a loop with room while the machine has CPU to spare (startup
+    /// only; `net::loops`).
+    pub loop_saturated_permille: u64,
+    /// The idle CPU (per mille of one CPU, the whole machine) below which connections stay
+    /// packed on as few loops as possible (startup only).
+    pub loop_spare_cpu_permille: u64,
     /// Leader to follow (replication; not implemented yet, startup refuses it).
     pub follow_host: String,
     pub follow_port: u16,
@@ -129,6 +137,8 @@ impl Default for Config {
             allocator_thp: false,
             allocator_purge_delay_ms: 100,
             threads: 0,
+            loop_saturated_permille: 900,
+            loop_spare_cpu_permille: 400,
             follow_host: String::new(),
             follow_port: 0,
         }
@@ -168,6 +178,8 @@ pub const CONFIG_NAMES: &[&str] = &[
     "allocator-thp",
     "allocator-purge-delay-ms",
     "threads",
+    "loop-saturated-permille",
+    "loop-spare-cpu-permille",
     "follow-host",
     "follow-port",
 ];
@@ -253,6 +265,8 @@ impl Config {
             "allocator-thp" => yes_no(self.allocator_thp),
             "allocator-purge-delay-ms" => self.allocator_purge_delay_ms.to_string(),
             "threads" => self.threads.to_string(),
+            "loop-saturated-permille" => self.loop_saturated_permille.to_string(),
+            "loop-spare-cpu-permille" => self.loop_spare_cpu_permille.to_string(),
             "follow-host" => self.follow_host.clone(),
             "follow-port" => self.follow_port.to_string(),
             _ => return None,
@@ -304,6 +318,12 @@ impl Config {
                     return Err(bad());
                 }
             }
+            "loop-saturated-permille" => {
+                self.loop_saturated_permille = value.parse().map_err(|_| bad())?
+            }
+            "loop-spare-cpu-permille" => {
+                self.loop_spare_cpu_permille = value.parse().map_err(|_| bad())?
+            }
             "follow-host" => self.follow_host = value.into(),
             "follow-port" => self.follow_port = value.parse().map_err(|_| bad())?,
             _ => return Err(format!("Unsupported CONFIG parameter: {name}")),
@@ -311,7 +331,7 @@ impl Config {
         Ok(())
     }
 
-    /// The runtime's worker threads: `threads`, or one per CPU the process may run on.
+    /// The connection loops: `threads`, or one per CPU the process may run on.
     pub fn worker_threads(&self) -> usize {
         match self.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),

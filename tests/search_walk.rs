@@ -288,13 +288,14 @@ fn a_writer_goes_on_during_a_long_walk_and_the_walk_keeps_its_guarantee() {
     // Each walk took a second hold at least, and more where it made room for the writer.
     let holds = info_stat(&mut c, "walk_holds") - holds_before;
     assert!(holds > 3 * 5 * 2 + 10, "{holds} holds");
-    // Writes waited for walks to make room, never for a whole walk.
+    // Writes never waited for a whole walk. (A writer on the walk's own connection loop runs
+    // between two of its holds, so it may never have waited for the lock at all.)
     let waited = info_stat(&mut c, "lock_max_write_wait_us");
-    assert!((1..1_000_000).contains(&waited), "{waited} µs");
+    assert!(waited < 1_000_000, "{waited} µs");
 }
 
 #[test]
-fn a_walk_nobody_waits_for_goes_on_in_its_second_hold() {
+fn a_walk_nobody_waits_for_takes_few_holds() {
     let n = 30_000;
     let (_server, mut c) = loaded_with_batch_64(n);
     let searches = [
@@ -304,7 +305,10 @@ fn a_walk_nobody_waits_for_goes_on_in_its_second_hold() {
         "WITHIN big COUNT BOUNDS -90 -180 90 180",
     ];
     // Area walks step by whole index pages, so they may walk more than a batch per hold.
-    for (yield_always, least, most) in [("no", 2, 4), ("yes", n as u64 / 64 / 2, u64::MAX)] {
+    // Without yield-always a hold goes on while nobody waits, for up to 2 ms (a connection
+    // loop's other clients wait for it): far fewer holds than one per batch.
+    let per_batch = n as u64 / 64 / 2;
+    for (yield_always, least, most) in [("no", 2, per_batch / 4), ("yes", per_batch, u64::MAX)] {
         let set = ["CONFIG", "SET", "search-walk-yield-always", yield_always];
         assert_eq!(c.cmd(&set), OK);
         for search in searches {
@@ -320,10 +324,10 @@ fn a_walk_nobody_waits_for_goes_on_in_its_second_hold() {
     }
 }
 
-/// A long walk runs off the runtime's worker: a client that connects during it gets its
-/// write done (the walk makes room for it) before the walk ends. (Before, the walk blocked
-/// the worker that polled the sockets, and the write waited for the whole walk.) One worker
-/// thread, so that nothing else would poll them.
+/// A long walk gives its connection loop back between holds: a client that connects during
+/// it gets its write done before the walk ends. (Before, a walk that blocked the thread that
+/// polled the sockets made the write wait for the whole walk.) One connection loop, so that
+/// no other thread would poll them.
 #[test]
 fn a_new_client_writes_during_a_long_walk() {
     let tmp = tempfile::tempdir().unwrap();

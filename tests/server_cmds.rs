@@ -286,11 +286,13 @@ fn threads_is_startup_config_shown_in_info() {
         server.contains(&format!("\r\nthreads:{many}\r\n")),
         "{server}"
     );
-    // The workers, and maybe a blocking-pool thread (same name) left from the AOF load.
-    let named = threads_named(env.pid().unwrap(), "tokio-rt-worker");
+    // One thread per connection loop (the main runtime's workers are named otherwise).
+    let named = threads_named(env.pid().unwrap(), "conn-loop-");
+    assert_eq!(named, cores + 3, "connection loop threads");
+    let info = unbulk(&env.wire().cmd(&["INFO", "clients"]));
     assert!(
-        (cores + 3..=cores + 4).contains(&named),
-        "{named} tokio threads"
+        info.contains(&format!("\r\nconnection_loops:{many}\r\n")),
+        "{info}"
     );
     assert_eq!(env.stop(), Some(0));
 }

@@ -204,6 +204,9 @@ pub struct StreamLimits {
     pub walk_batch: usize,
     /// Release the lock after every batch even when no writer waits (`search-walk-yield-always`).
     pub walk_yield_always: bool,
+    /// A hold that goes on while no writer waits ends anyway once it has lasted this long
+    /// (a walk a connection loop drives: the loop's other connections wait for the hold).
+    pub hold_for: Option<std::time::Duration>,
 }
 
 /// Context of a write command: the time it runs at and the canonical records it logs.

@@ -113,6 +113,7 @@ mod tests {
         max_hits: 1000,
         walk_batch: 4096,
         walk_yield_always: true,
+        hold_for: None,
     };
 
     fn scan(db: &Db, args: &[&str]) -> Reply {

@@ -166,7 +166,13 @@ impl<'k> Walk<'k> {
     /// have to record all it walked) goes on a batch at a time until a writer waits.
     fn run(mut self, col: &Collection, ctx: &ReadCtx, first: bool) -> CmdResult<Walked> {
         let batch = ctx.stream.walk_batch;
-        let no_writer = || !ctx.host.writer_waiting();
+        // A later step only: the first is one batch, and most searches end in it.
+        let started = (!first && ctx.stream.hold_for.is_some()).then(std::time::Instant::now);
+        let in_time = || match (started, ctx.stream.hold_for) {
+            (Some(t), Some(d)) => t.elapsed() < d,
+            _ => true,
+        };
+        let no_writer = || !ctx.host.writer_waiting() && in_time();
         let budget = if first || ctx.stream.walk_yield_always {
             Budget::from(batch)
         } else {

@@ -14,7 +14,7 @@ pub mod rewrite;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 
@@ -122,6 +122,10 @@ pub struct LoopLoad {
     pub clients: AtomicU64,
     pub cpu_permille: AtomicU64,
 }
+
+/// How long one hold of a walk a connection loop drives may go on while no writer waits
+/// (its loop's other connections wait for it meanwhile).
+const STEPPED_HOLD: Duration = Duration::from_millis(2);
 
 /// Bytes rendered per read-lock hold of a streamed search at most (and less when
 /// `client-output-buffer-limit` is lower): one item always fits.
@@ -301,7 +305,10 @@ impl Server {
                 reply_only(result?)
             }
             Handler::Walk(f) if session.step_walks => {
-                let stream = self.stream_limits();
+                let stream = StreamLimits {
+                    hold_for: Some(STEPPED_HOLD),
+                    ..self.stream_limits()
+                };
                 let output = session.output;
                 match self.walk_hold(output, stream, |db, ctx| f(db, &mut args, ctx))? {
                     cmd::walk::Walked::Done(reply) => Ok(self.walk_done(reply)),
@@ -333,6 +340,7 @@ impl Server {
             max_hits: load(&self.hot.max_hits),
             walk_batch: load(&self.hot.walk_batch) as usize,
             walk_yield_always: self.hot.walk_yield_always.load(Ordering::Relaxed),
+            hold_for: None,
         }
     }
 

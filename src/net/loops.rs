@@ -4,13 +4,20 @@
 //! worker for most batches of ready sockets; where clients share the server's CPUs those
 //! wake-ups cost more than the requests: see bench/README.md.)
 //!
-//! **Placement packs, saturation spreads.** A new connection goes to the first loop that is
-//! not busy (under [`PLACE_BELOW`] of a CPU over the last tick). A loop whose thread stays
-//! saturated ([`SATURATED`]) hands a quarter of its connections per tick to the least loaded
-//! loop, if that one has room ([`ROOM_BELOW`]); a loop above the first that is nearly idle
-//! hands its connections back to a lower one they fit on, so a load that one thread can
-//! serve goes back to one thread. A connection moves only between two requests, with its
-//! session and any bytes it has read (`resp::Parked`); HTTP connections stay where they are.
+//! **Placement packs, saturation spreads.** A new connection goes to the first loop, unless
+//! the machine has CPU to spare and that loop is busy (at or above [`PLACE_BELOW`] of a CPU
+//! over the last window): then to the next loop that is not. A loop that stays saturated
+//! (`loop-saturated-permille`) for [`PRESSED_TICKS`] ticks in a row while the machine has
+//! CPU to spare (`loop-spare-cpu-permille`, from `/proc/stat`) hands a quarter of its
+//! connections to the least loaded loop, if that one has room ([`ROOM_BELOW`]). A loop above
+//! the first that is nearly idle ([`IDLE_BELOW`]) hands its connections back to a lower one
+//! they fit on ([`FITS_BELOW`]), so a load one thread can serve goes back to one thread. A
+//! connection moves only between two batches of requests, with its session and any bytes
+//! it has read but not run (`resp::Parked`); HTTP connections stay where they are.
+//!
+//! Why pack: on a machine whose clients share its CPUs (the benchmark's), a second loop only
+//! adds wake-ups, since the clients are what keeps the other CPU busy; and a loop that is
+//! never idle is woken by nobody.
 //!
 //! **What a loop must never do** is block for long: a search that needs several holds of the
 //! read lock runs one hold per turn of the loop (`Session::step_walks`), and an fsync under
@@ -32,8 +39,6 @@ use crate::exec::{LoopLoad, Server};
 const TICK: Duration = Duration::from_millis(20);
 /// Ticks a loop's load is measured over (and plans wait for after moving connections).
 const WINDOW: usize = 5;
-/// A loop at or above this share of a CPU (per mille) over a window is saturated.
-pub const SATURATED: u64 = 900;
 /// A saturated loop hands connections only to a loop below this.
 pub const ROOM_BELOW: u64 = 700;
 /// New connections go to the first loop below this.
@@ -42,10 +47,6 @@ pub const PLACE_BELOW: u64 = 850;
 /// together stay below [`FITS_BELOW`].
 pub const IDLE_BELOW: u64 = 250;
 pub const FITS_BELOW: u64 = 600;
-/// A saturated loop hands connections away only while the machine has at least this much
-/// of a CPU idle (per mille): with no CPU to spare, a second loop only adds wake-ups (the
-/// clients on the same host are what keeps the CPUs busy).
-pub const SPARE_CPU: u64 = 400;
 /// How often the machine's idle CPU is sampled (`/proc/stat`).
 const MACHINE_SAMPLE: Duration = Duration::from_millis(100);
 /// Ticks in a row a loop must be saturated, with a CPU to spare, before it hands
@@ -75,6 +76,13 @@ pub struct Loops {
     inbox: Vec<mpsc::Sender<Arrival>>,
     /// Per loop: connections asked to move at their next chance, and where to.
     moves: Vec<(AtomicUsize, AtomicUsize)>,
+    /// A loop at or above this share of a CPU (per mille) over a window is saturated
+    /// (`loop-saturated-permille`).
+    saturated: u64,
+    /// A saturated loop hands connections away only while the machine has at least this much
+    /// of a CPU idle, per mille (`loop-spare-cpu-permille`): with no CPU to spare, a second
+    /// loop only adds wake-ups (clients on the same host are what keeps the CPUs busy).
+    spare_cpu: u64,
     server: Arc<Server>,
 }
 
@@ -96,9 +104,12 @@ impl Loops {
         let moves = (0..n)
             .map(|_| (AtomicUsize::new(0), AtomicUsize::new(0)))
             .collect();
+        let cfg = server.config();
         let loops = Arc::new(Loops {
             inbox,
             moves,
+            saturated: cfg.loop_saturated_permille,
+            spare_cpu: cfg.loop_spare_cpu_permille,
             server,
         });
         if n > 1 {
@@ -127,10 +138,10 @@ impl Loops {
         self.load(at).cpu_permille.load(Ordering::Relaxed)
     }
 
-    /// Whether the machine has a CPU to spare for another loop ([`SPARE_CPU`]).
+    /// Whether the machine has CPU to spare for another loop (`loop-spare-cpu-permille`).
     fn spare_cpu(&self) -> bool {
         let idle = &self.server.counters.machine_idle_permille;
-        idle.load(Ordering::Relaxed) >= SPARE_CPU
+        idle.load(Ordering::Relaxed) >= self.spare_cpu
     }
 
     /// Hands a just-accepted connection to the first loop that is not busy (else the least
@@ -200,7 +211,7 @@ impl Loops {
                 continue;
             }
             window.pop_front();
-            pressed = if permille >= SATURATED && self.spare_cpu() {
+            pressed = if permille >= self.saturated && self.spare_cpu() {
                 pressed + 1
             } else {
                 0

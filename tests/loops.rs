@@ -1,0 +1,129 @@
+//! Connection loops (`net::loops`): a connection that moves from one loop to another between
+//! two batches loses, repeats and reorders no reply, and the client counts follow it.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+
+fn info_field(c: &mut RespClient, name: &str) -> String {
+    let text = c.cmd(&["INFO"]).expect("INFO").text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("INFO has no {name}: {text}"))
+        .trim()
+        .to_string()
+}
+
+fn info_num(c: &mut RespClient, name: &str) -> u64 {
+    info_field(c, name).parse().unwrap()
+}
+
+/// The sum of a comma-separated INFO list (`loop_clients`).
+fn info_sum(c: &mut RespClient, name: &str) -> u64 {
+    let field = info_field(c, name);
+    field.split(',').map(|n| n.parse::<u64>().unwrap()).sum()
+}
+
+/// Pipelines `batch` SET/GET pairs on its own connection until `stop`, checking every reply
+/// exactly and in order; returns how many pairs it ran.
+fn client(port: u16, me: usize, stop: Arc<AtomicBool>) -> usize {
+    let mut c = RespClient::try_connect(port).expect("connect");
+    let batch = 50;
+    let mut done = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let mut out = Vec::new();
+        for i in done..done + batch {
+            let (id, value) = (format!("c{me}-{i}"), format!("v{me}-{i}"));
+            out.extend(resp_encode(&["SET", "moves", &id, "STRING", &value]));
+            out.extend(resp_encode(&["GET", "moves", &id]));
+        }
+        c.send_raw(&out).expect("send");
+        for i in done..done + batch {
+            assert_eq!(c.read().expect("SET reply"), Resp::Simple("OK".into()));
+            let got = c.read().expect("GET reply");
+            assert_eq!(
+                got,
+                Resp::bulk(&format!("v{me}-{i}")),
+                "client {me}, pair {i}"
+            );
+        }
+        done += batch;
+    }
+    done
+}
+
+#[test]
+fn connections_move_between_loops_without_losing_a_reply() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Thresholds of 0: every loop counts as saturated and the machine as having CPU to spare,
+    // so connections keep moving between the two loops (each move also sends the one it
+    // leaves under two clients back) while the clients run.
+    let envs = [
+        ("MERIDIAN_THREADS", "2"),
+        ("MERIDIAN_LOOP_SATURATED_PERMILLE", "0"),
+        ("MERIDIAN_LOOP_SPARE_CPU_PERMILLE", "0"),
+    ];
+    let s = TestServer::spawn_env(tmp.path(), &[], &envs);
+    s.wait_ready();
+    let mut admin = RespClient::try_connect(s.port).unwrap();
+    assert_eq!(info_num(&mut admin, "connection_loops"), 2);
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|me| {
+            let (port, stop) = (s.port, stop.clone());
+            std::thread::spawn(move || client(port, me, stop))
+        })
+        .collect();
+    wait_until(Duration::from_secs(30), "20 connection moves", || {
+        (info_num(&mut admin, "connections_moved") >= 20).then_some(())
+    });
+    // Moving connections stay counted once each: the four clients and this one.
+    assert_eq!(info_num(&mut admin, "connected_clients"), 5);
+    stop.store(true, Ordering::Relaxed);
+    let pairs: Vec<usize> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    assert!(pairs.iter().all(|&n| n > 0), "pairs per client: {pairs:?}");
+    // Every write landed once, wherever its connection was.
+    let total: usize = pairs.iter().sum();
+    let count = admin.cmd(&["SCAN", "moves", "COUNT"]).unwrap();
+    assert_eq!(count, Resp::Int(total as i64));
+    // The clients are gone from both counts, on whichever loop they ended.
+    wait_until(
+        Duration::from_secs(10),
+        "the clients to be uncounted",
+        || {
+            let open = info_num(&mut admin, "connected_clients");
+            let seated = info_sum(&mut admin, "loop_clients");
+            (open == 1 && seated == 1).then_some(())
+        },
+    );
+}
+
+#[test]
+fn a_quiet_server_keeps_its_connections_on_the_first_loop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = TestServer::spawn_env(tmp.path(), &[], &[("MERIDIAN_THREADS", "2")]);
+    s.wait_ready();
+    let mut admin = RespClient::try_connect(s.port).unwrap();
+    let mut others: Vec<RespClient> = (0..3)
+        .map(|_| RespClient::try_connect(s.port).unwrap())
+        .collect();
+    for c in &mut others {
+        assert_eq!(c.cmd(&["PING"]).unwrap(), Resp::Simple("PONG".into()));
+    }
+    // Placement packs: with nothing busy, every connection is on loop 0, and a light load
+    // (one request at a time) moves none of them.
+    assert_eq!(info_field(&mut admin, "loop_clients"), "4,0");
+    for i in 0..500 {
+        for c in &mut others {
+            let id = format!("q{i}");
+            let reply = c.cmd(&["SET", "quiet", &id, "STRING", "x"]).unwrap();
+            assert_eq!(reply, Resp::Simple("OK".into()));
+        }
+    }
+    assert_eq!(info_field(&mut admin, "loop_clients"), "4,0");
+    assert_eq!(info_num(&mut admin, "connections_moved"), 0);
+}
