@@ -41,10 +41,11 @@ pub struct Session {
     /// Set by QUIT: the connection closes after this reply.
     pub close: bool,
     pub name: Option<String>,
-    /// A search that needs more than one hold of the read lock returns after its first,
+    /// Set: a search that needs more than one hold of the read lock returns after its first,
     /// pending, for the connection to drive one hold at a time (`exec::Server::resume_walk`)
-    /// instead of blocking its thread until the walk ends.
-    pub step_walks: bool,
+    /// instead of blocking its thread until the walk ends; a hold goes on while no writer
+    /// waits for at most this long.
+    pub step_walks: Option<std::time::Duration>,
 }
 
 /// What a read command may know about the server besides the data.

@@ -14,7 +14,7 @@ pub mod rewrite;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 
@@ -122,10 +122,6 @@ pub struct LoopLoad {
     pub clients: AtomicU64,
     pub cpu_permille: AtomicU64,
 }
-
-/// How long one hold of a walk a connection loop drives may go on while no writer waits
-/// (its loop's other connections wait for it meanwhile).
-const STEPPED_HOLD: Duration = Duration::from_millis(2);
 
 /// Bytes rendered per read-lock hold of a streamed search at most (and less when
 /// `client-output-buffer-limit` is lower): one item always fits.
@@ -304,9 +300,9 @@ impl Server {
                 }
                 reply_only(result?)
             }
-            Handler::Walk(f) if session.step_walks => {
+            Handler::Walk(f) if session.step_walks.is_some() => {
                 let stream = StreamLimits {
-                    hold_for: Some(STEPPED_HOLD),
+                    hold_for: session.step_walks,
                     ..self.stream_limits()
                 };
                 let output = session.output;

@@ -79,7 +79,7 @@ async fn handle(server: Arc<Server>, req: HttpRequest<Incoming>) -> Response<Bod
     let request = Request::from_strs(&args);
     let mut session = Session {
         output: OutputFormat::Json,
-        step_walks: true,
+        step_walks: Some(super::loops::SHARED_LOOP_HOLD),
         ..Session::default()
     };
     if let Some(pw) = password {

@@ -152,10 +152,7 @@ pub async fn serve(server: Arc<Server>, sock: TcpStream, seat: Seat) {
     let conn = Conn {
         limits: super::limits(&server),
         reply_limit: server.config().client_output_buffer_limit as usize,
-        session: Session {
-            step_walks: true,
-            ..Session::default()
-        },
+        session: Session::default(),
         server,
     };
     drive(conn, sock, BytesMut::with_capacity(16 * 1024), seat).await;
@@ -172,6 +169,7 @@ pub async fn resume(parked: Box<Parked>, seat: Seat) {
 async fn drive(mut conn: Conn, mut sock: TcpStream, mut inbuf: BytesMut, seat: Seat) {
     let mut out = BytesMut::with_capacity(16 * 1024);
     loop {
+        conn.session.step_walks = Some(seat.walk_hold());
         let mut batch = conn.run(&mut inbuf, &mut out);
         if let Some((walk, started)) = batch.walk.take() {
             let o = super::finish_walk(&conn.server, Outcome::pending(walk)).await;
