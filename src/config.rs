@@ -145,7 +145,7 @@ impl Default for Config {
     }
 }
 
-/// The most worker threads `threads` may ask for.
+/// The most connection loops `threads` may ask for.
 const MAX_THREADS: u64 = 1024;
 
 /// Names CONFIG GET lists, in order.

@@ -55,7 +55,7 @@ pub struct ServerInfo {
     pub version: &'static str,
     pub pid: u32,
     pub port: u16,
-    /// The runtime's worker threads (`threads`).
+    /// The connection loops (`threads`).
     pub threads: u64,
     pub uptime_secs: u64,
     pub aof_enabled: bool,

@@ -87,7 +87,7 @@ impl std::fmt::Debug for PendingWalk {
 pub struct Counters {
     pub connected_clients: AtomicU64,
     pub total_connections: AtomicU64,
-    /// Bumped per command by every worker thread, so sharded.
+    /// Bumped per command by every connection loop, so sharded.
     pub total_commands: crate::metrics::ShardedCounter,
     pub expired_objects: AtomicU64,
     pub rejected_clients: AtomicU64,
@@ -353,7 +353,8 @@ impl Server {
             cmd::walk::Walked::Done(reply) => return Ok(reply),
             cmd::walk::Walked::More(walk) => walk,
         };
-        // Past its first hold a walk may take a while: off the runtime's worker, so another
+        // Past its first hold a walk may take a while (callers without a connection loop:
+        // a loop's connections step their walks instead): off a runtime worker, so another
         // thread goes on polling the sockets (and a writer's request gets to wait for the
         // lock, which is what makes the walk release it).
         off_worker(|| {
