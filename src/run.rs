@@ -46,7 +46,7 @@ pub async fn run(
     cfg.port = local.port();
     let server = Arc::new(Server::new(cfg.clone(), config_path));
     let loops = crate::net::loops::Loops::start(cfg.worker_threads(), server.clone())?;
-    let accept = tokio::spawn(crate::net::accept_loop(server.clone(), listener, loops));
+    let accept = tokio::spawn(crate::net::accept_loop(listener, loops));
     let loader = server.clone();
     let loading = tokio::task::spawn_blocking(move || load_and_open(&loader, &cfg));
     let aof = tokio::select! {

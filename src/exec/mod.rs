@@ -300,27 +300,7 @@ impl Server {
                 }
                 reply_only(result?)
             }
-            Handler::Walk(f) if session.step_walks.is_some() => {
-                let stream = StreamLimits {
-                    hold_for: session.step_walks,
-                    ..self.stream_limits()
-                };
-                let output = session.output;
-                match self.walk_hold(output, stream, |db, ctx| f(db, &mut args, ctx))? {
-                    cmd::walk::Walked::Done(reply) => Ok(self.walk_done(reply)),
-                    cmd::walk::Walked::More(walk) => Ok(Outcome::pending(Box::new(PendingWalk {
-                        walk,
-                        output,
-                        json: output == OutputFormat::Json,
-                        stream,
-                        counted: false,
-                    }))),
-                }
-            }
-            Handler::Walk(f) => {
-                let reply = self.walk_search(f, &mut args, session.output)?;
-                Ok(self.walk_done(reply))
-            }
+            Handler::Walk(f) => self.walk_search(f, &mut args, session),
             Handler::Write(f) => self.write(f, &mut args, origin),
             Handler::Admin(f) => reply_only(f(self, &mut args)?),
             Handler::Conn(f) => reply_only(f(self, session, &mut args)?),
@@ -341,37 +321,45 @@ impl Server {
     }
 
     /// Runs a search that walks in steps (`cmd::walk`): one read-lock hold per step of at
-    /// most `search-walk-batch` walked entries, the lock released in between.
+    /// most `search-walk-batch` walked entries, the lock released in between. With
+    /// [`Session::step_walks`] a walk that needs more than its first hold is returned pending;
+    /// otherwise its holds run here.
     fn walk_search(
         &self,
         f: cmd::WalkFn,
         args: &mut Args,
-        output: OutputFormat,
-    ) -> CmdResult<Reply> {
-        let stream = self.stream_limits();
+        session: &Session,
+    ) -> CmdResult<Outcome> {
+        let stream = StreamLimits {
+            hold_for: session.step_walks,
+            ..self.stream_limits()
+        };
+        let output = session.output;
         let walk = match self.walk_hold(output, stream, |db, ctx| f(db, args, ctx))? {
-            cmd::walk::Walked::Done(reply) => return Ok(reply),
+            cmd::walk::Walked::Done(reply) => return Ok(self.walk_done(reply)),
             cmd::walk::Walked::More(walk) => walk,
         };
-        // Past its first hold a walk may take a while (callers without a connection loop:
-        // a loop's connections step their walks instead): off a runtime worker, so another
-        // thread goes on polling the sockets (and a writer's request gets to wait for the
-        // lock, which is what makes the walk release it).
-        off_worker(|| {
-            let mut walk = walk;
-            let mut new_holds = 2;
-            loop {
-                // The holds of a walk that takes more than one, counted as they start.
-                self.counters
-                    .walk_holds
-                    .fetch_add(new_holds, Ordering::Relaxed);
-                new_holds = 1;
-                match self.walk_hold(output, stream, |db, ctx| walk.resume(db, ctx))? {
-                    cmd::walk::Walked::Done(reply) => return Ok(reply),
-                    cmd::walk::Walked::More(more) => walk = more,
-                }
+        let pending = Outcome::pending(Box::new(PendingWalk {
+            walk,
+            output,
+            json: output == OutputFormat::Json,
+            stream,
+            counted: false,
+        }));
+        if session.step_walks.is_some() {
+            return Ok(pending);
+        }
+        // Past its first hold a walk may take a while (callers without a connection loop):
+        // off a runtime worker, so another thread goes on polling the sockets (and a
+        // writer's request gets to wait for the lock, which is what makes the walk release
+        // it).
+        Ok(off_worker(|| {
+            let mut outcome = pending;
+            while let Some(walk) = outcome.walk.take() {
+                outcome = self.resume_walk(*walk);
             }
-        })
+            outcome
+        }))
     }
 
     /// Takes the next hold of a walk [`Server::execute`] left pending: its outcome, with the

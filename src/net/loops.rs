@@ -64,7 +64,7 @@ pub const OWN_LOOP_HOLD: Duration = Duration::from_millis(50);
 const QUEUE: usize = 1024;
 
 /// What a loop is handed: a connection just accepted, or one another loop moved.
-pub enum Arrival {
+enum Arrival {
     New {
         stream: std::net::TcpStream,
         peer: SocketAddr,
@@ -151,9 +151,10 @@ impl Loops {
         idle.load(Ordering::Relaxed) >= self.spare_cpu
     }
 
-    /// Hands a just-accepted connection to the first loop that is not busy (else the least
-    /// busy one); to the first loop while the machine has no CPU to spare.
-    pub async fn place(&self, stream: std::net::TcpStream, peer: SocketAddr, open: u64) {
+    /// Counts a just-accepted connection and hands it to the first loop that is not busy
+    /// (else the least busy one); to the first loop while the machine has no CPU to spare.
+    pub async fn place(&self, stream: std::net::TcpStream, peer: SocketAddr) {
+        let (client, open) = ClientGuard::count(self.server.clone());
         let n = self.inbox.len();
         let at = if self.spare_cpu() {
             (0..n)
@@ -162,7 +163,6 @@ impl Loops {
         } else {
             0
         };
-        let client = ClientGuard(self.server.clone());
         let arrival = Arrival::New {
             stream,
             peer,
@@ -346,6 +346,17 @@ impl Drop for Seat {
 /// Counts a connection in `connected_clients` from its accept until it closes, whichever
 /// loop it is on by then.
 pub struct ClientGuard(Arc<Server>);
+
+impl ClientGuard {
+    /// Counts a new connection (`total_connections`, `connected_clients`); returns the guard
+    /// and the number of connections open with it.
+    fn count(server: Arc<Server>) -> (ClientGuard, u64) {
+        let counters = &server.counters;
+        counters.total_connections.fetch_add(1, Ordering::Relaxed);
+        let open = counters.connected_clients.fetch_add(1, Ordering::Relaxed) + 1;
+        (ClientGuard(server), open)
+    }
+}
 
 impl Drop for ClientGuard {
     fn drop(&mut self) {

@@ -33,7 +33,7 @@ pub fn limits(server: &Server) -> Limits {
 }
 
 /// Accepts connections and hands each to a connection loop, until the task is dropped.
-pub async fn accept_loop(server: Arc<Server>, listener: TcpListener, loops: Arc<Loops>) {
+pub async fn accept_loop(listener: TcpListener, loops: Arc<Loops>) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
@@ -48,10 +48,7 @@ pub async fn accept_loop(server: Arc<Server>, listener: TcpListener, loops: Arc<
         let Ok(stream) = stream.into_std() else {
             continue;
         };
-        let counters = &server.counters;
-        counters.total_connections.fetch_add(1, Ordering::Relaxed);
-        let open = counters.connected_clients.fetch_add(1, Ordering::Relaxed) + 1;
-        loops.place(stream, peer, open).await;
+        loops.place(stream, peer).await;
     }
 }
 

@@ -60,9 +60,9 @@ impl Id {
         match &self.0 {
             // Not checked again: the check was 2.6% of a NEARBY … LIMIT 10 request (every
             // exact candidate's id and every match's).
-            // SAFETY: `Id::new` is the only way to make an `Inline` (`Repr` is private to this
-            // module, and `len` and `bytes` never change after), and it copies exactly `len` bytes of a
-            // `&str`, so `bytes[..len]` is valid UTF-8.
+            // SAFETY: `Id::new` is the only way to make an `Inline` (`Repr` is private to
+            // this module, and `len` and `bytes` never change after), and it copies exactly
+            // `len` bytes of a `&str`, so `bytes[..len]` is valid UTF-8.
             Repr::Inline { len, bytes, .. } => unsafe {
                 std::str::from_utf8_unchecked(&bytes[..usize::from(*len)])
             },
