@@ -525,9 +525,9 @@ REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if ! git -C "$ROOT" diff --quiet HEAD 2>/dev/null; then REV="$REV (dirty)"; fi
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 if [ "$PIN" = 1 ]; then
-    PIN_NOTE="PIN=1: the server under test runs on CPU 1 (meridian therefore with one tokio worker), redis-benchmark on CPU 0."
+    PIN_NOTE="PIN=1: the server under test runs on CPU 1 (meridian therefore with one connection loop), redis-benchmark on CPU 0."
 else
-    PIN_NOTE="Not pinned: meridian's tokio runtime has a worker per core and can use both cores for queries (shared with redis-benchmark); redis-server executes commands on one thread."
+    PIN_NOTE="Not pinned: meridian has a connection loop per core; connections start packed on the first loop and spread to the second only while the first is saturated and the machine has idle CPU (shared with redis-benchmark); redis-server executes commands on one thread."
 fi
 
 REPORT=$(cat <<MD
