@@ -102,8 +102,11 @@ pub struct ServerInfo {
     pub connections_moved: u64,
     pub loop_clients: Vec<u64>,
     pub loop_cpu_permille: Vec<u64>,
-    /// Idle CPU of the whole machine, per mille of one CPU (sampled with several loops).
+    /// CPU to spare, per mille of one CPU (sampled with several loops): the machine's idle
+    /// time, capped by the cgroup's CPU limit.
     pub machine_idle_permille: u64,
+    /// The cgroup's CPU limit, per mille of one CPU (0: none).
+    pub cpu_limit_permille: u64,
 }
 
 /// AOF rewrite numbers for INFO persistence.

@@ -78,6 +78,7 @@ fn info_sections(db: &Db, info: &ServerInfo) -> Vec<(&'static str, Vec<(String, 
                     Value::Str(joined(&info.loop_cpu_permille)),
                 ),
                 s("machine_idle_permille", int(info.machine_idle_permille)),
+                s("cpu_limit_permille", int(info.cpu_limit_permille)),
             ],
         ),
         (

@@ -112,8 +112,11 @@ pub struct Counters {
     pub connections_moved: AtomicU64,
     /// Each connection loop's load, published by `net::loops` (empty until they start).
     pub loops: std::sync::OnceLock<Box<[LoopLoad]>>,
-    /// The whole machine's idle CPU over the last sample, per mille of one CPU.
+    /// CPU left unused over the last sample, per mille of one CPU: the machine's idle time,
+    /// or what the cgroup's CPU limit left unused if that is less.
     pub machine_idle_permille: AtomicU64,
+    /// The cgroup's CPU limit, per mille of one CPU (0: none).
+    pub cpu_limit_permille: AtomicU64,
 }
 
 /// One connection loop's clients and the share of a CPU its thread used over the last tick.
@@ -647,6 +650,7 @@ impl Host for Server {
             loop_clients: self.loop_loads(|l| &l.clients),
             loop_cpu_permille: self.loop_loads(|l| &l.cpu_permille),
             machine_idle_permille: self.counters.machine_idle_permille.load(Ordering::Relaxed),
+            cpu_limit_permille: self.counters.cpu_limit_permille.load(Ordering::Relaxed),
         }
     }
 

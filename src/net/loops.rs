@@ -8,7 +8,8 @@
 //! the machine has CPU to spare and that loop is busy (at or above [`PLACE_BELOW`] of a CPU
 //! over the last window): then to the next loop that is not. A loop that stays saturated
 //! (`loop-saturated-permille`) for [`PRESSED_TICKS`] ticks in a row while the machine has
-//! CPU to spare (`loop-spare-cpu-permille`, from `/proc/stat`) hands a quarter of its
+//! CPU to spare (`loop-spare-cpu-permille`: `/proc/stat`'s idle time, capped by a
+//! cgroup CPU limit, see `super::cpu`) hands a quarter of its
 //! connections to the least loaded loop, if that one has room ([`ROOM_BELOW`]). A loop above
 //! the first that is nearly idle ([`IDLE_BELOW`]) hands its connections back to a lower one
 //! they fit on ([`FITS_BELOW`]), so a load one thread can serve goes back to one thread. A
@@ -33,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use super::cpu::CpuSource;
 use crate::exec::{LoopLoad, Server};
 
 /// How often each loop measures its thread's CPU time.
@@ -47,7 +49,7 @@ pub const PLACE_BELOW: u64 = 850;
 /// together stay below [`FITS_BELOW`].
 pub const IDLE_BELOW: u64 = 250;
 pub const FITS_BELOW: u64 = 600;
-/// How often the machine's idle CPU is sampled (`/proc/stat`).
+/// How often the CPU to spare is sampled (`super::cpu`).
 const MACHINE_SAMPLE: Duration = Duration::from_millis(100);
 /// Ticks in a row a loop must be saturated, with a CPU to spare, before it hands
 /// connections away: a burst (or the start of a load, while the idle sample still shows
@@ -119,9 +121,13 @@ impl Loops {
             spare_cpu: cfg.loop_spare_cpu_permille,
             server,
         });
+        let source = CpuSource::detect();
+        let limit = source.limit().map_or(0, |l| (l.cpus * 1000.0) as u64);
+        let counters = &loops.server.counters;
+        counters.cpu_limit_permille.store(limit, Ordering::Relaxed);
         if n > 1 {
             // On the caller's runtime: a loop's own tick may be late when it is saturated.
-            tokio::spawn(loops.clone().sample_machine());
+            tokio::spawn(loops.clone().sample_machine(source));
         }
         for (at, rx) in boxes.into_iter().enumerate() {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -231,19 +237,19 @@ impl Loops {
         }
     }
 
-    /// Every [`MACHINE_SAMPLE`]: the machine's idle CPU over the last sample.
-    async fn sample_machine(self: Arc<Self>) {
+    /// Every [`MACHINE_SAMPLE`]: the CPU left unused over the last sample, on the machine
+    /// or, if less, under the server's cgroup CPU limit (`super::cpu`).
+    async fn sample_machine(self: Arc<Self>, source: CpuSource) {
         let mut every = tokio::time::interval(MACHINE_SAMPLE);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut last = (machine_idle_ticks(), Instant::now());
+        let ticks_per_sec = clock_ticks();
+        let mut last = source.read();
         loop {
             every.tick().await;
-            let now = (machine_idle_ticks(), Instant::now());
-            if let (Some(idle0), Some(idle)) = (last.0, now.0) {
-                let secs = now.1.duration_since(last.1).as_secs_f64().max(1e-3);
-                let permille = (idle.saturating_sub(idle0) as f64 / clock_ticks() / secs) * 1000.0;
+            let now = source.read();
+            if let Some(permille) = source.spare_permille(&last, &now, ticks_per_sec) {
                 let idle = &self.server.counters.machine_idle_permille;
-                idle.store(permille as u64, Ordering::Relaxed);
+                idle.store(permille, Ordering::Relaxed);
             }
             last = now;
         }
@@ -377,16 +383,6 @@ fn thread_cpu_ns() -> u64 {
         return 0;
     }
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-/// Idle and iowait time of all CPUs together, in clock ticks (`/proc/stat`'s `cpu` line).
-fn machine_idle_ticks() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let line = stat.lines().next()?.strip_prefix("cpu ")?;
-    let mut fields = line.split_whitespace().map(|f| f.parse::<u64>().ok());
-    let idle = fields.nth(3)??;
-    let iowait = fields.next().flatten().unwrap_or(0);
-    Some(idle + iowait)
 }
 
 /// Clock ticks per second (`USER_HZ`), the unit of `/proc/stat`.

@@ -4,6 +4,7 @@
 //! Owns sockets only. It must not touch the store, the AOF or the data lock, and knows no
 //! command semantics: every request goes to `exec::Server::execute`.
 
+pub mod cpu;
 pub mod http;
 pub mod loops;
 pub mod resp;
