@@ -11,6 +11,7 @@
 //! - [`aof`]: the append-only file: format, appending with fsync policy, startup replay.
 //! - [`config`]: defaults, file, environment and flags.
 //! - [`run`]: startup and shutdown.
+//! - [`script`]: Lua for WHEREEVAL and the SCRIPT cache (sandboxed, pooled states).
 //! - [`allocator`]: mimalloc's settings (huge pages, purge delay) and free-memory release.
 
 pub mod allocator;
@@ -25,4 +26,5 @@ pub mod metrics;
 pub mod net;
 pub mod protocol;
 pub mod run;
+pub mod script;
 pub mod store;
