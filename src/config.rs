@@ -101,6 +101,13 @@ pub struct Config {
     /// The idle CPU (per mille of one CPU, the whole machine) below which connections stay
     /// packed on as few loops as possible (startup only).
     pub loop_spare_cpu_permille: u64,
+    /// VM instructions one WHEREEVAL call may run before the search fails (`script`).
+    pub script_max_instructions: u64,
+    /// Bytes one Lua state may allocate.
+    pub script_max_memory_bytes: u64,
+    /// WHEREEVAL-added scripts kept in the script cache (SCRIPT LOAD's are kept until
+    /// SCRIPT FLUSH).
+    pub script_cache_max: u64,
     /// Leader to follow (replication; not implemented yet, startup refuses it).
     pub follow_host: String,
     pub follow_port: u16,
@@ -139,11 +146,18 @@ impl Default for Config {
             threads: 0,
             loop_saturated_permille: 900,
             loop_spare_cpu_permille: 400,
+            script_max_instructions: 1_000_000,
+            script_max_memory_bytes: 64 * 1024 * 1024,
+            script_cache_max: 500,
             follow_host: String::new(),
             follow_port: 0,
         }
     }
 }
+
+/// The least `script-max-memory-bytes` may be: a Lua state with its libraries needs about
+/// 30 KiB before running anything.
+const SCRIPT_MIN_MEMORY: u64 = 256 * 1024;
 
 /// The most connection loops `threads` may ask for.
 const MAX_THREADS: u64 = 1024;
@@ -180,6 +194,9 @@ pub const CONFIG_NAMES: &[&str] = &[
     "threads",
     "loop-saturated-permille",
     "loop-spare-cpu-permille",
+    "script-max-instructions",
+    "script-max-memory-bytes",
+    "script-cache-max",
     "follow-host",
     "follow-port",
 ];
@@ -204,6 +221,9 @@ pub const RUNTIME_SETTABLE: &[&str] = &[
     "search-walk-batch",
     "search-walk-yield-always",
     "read-only",
+    "script-max-instructions",
+    "script-max-memory-bytes",
+    "script-cache-max",
 ];
 
 fn yes_no(b: bool) -> String {
@@ -267,6 +287,9 @@ impl Config {
             "threads" => self.threads.to_string(),
             "loop-saturated-permille" => self.loop_saturated_permille.to_string(),
             "loop-spare-cpu-permille" => self.loop_spare_cpu_permille.to_string(),
+            "script-max-instructions" => self.script_max_instructions.to_string(),
+            "script-max-memory-bytes" => self.script_max_memory_bytes.to_string(),
+            "script-cache-max" => self.script_cache_max.to_string(),
             "follow-host" => self.follow_host.clone(),
             "follow-port" => self.follow_port.to_string(),
             _ => return None,
@@ -324,6 +347,11 @@ impl Config {
             "loop-spare-cpu-permille" => {
                 self.loop_spare_cpu_permille = value.parse().map_err(|_| bad())?
             }
+            "script-max-instructions" => self.script_max_instructions = size()?.max(1000),
+            "script-max-memory-bytes" => {
+                self.script_max_memory_bytes = size()?.max(SCRIPT_MIN_MEMORY)
+            }
+            "script-cache-max" => self.script_cache_max = size()?,
             "follow-host" => self.follow_host = value.into(),
             "follow-port" => self.follow_port = value.parse().map_err(|_| bad())?,
             _ => return Err(format!("Unsupported CONFIG parameter: {name}")),

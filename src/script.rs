@@ -87,7 +87,37 @@ pub fn sha1_hex(source: &str) -> String {
     sha1_smol::Sha1::from(source).digest().to_string()
 }
 
+/// A snapshot of the numbers, for INFO.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptStats {
+    pub cached: u64,
+    pub calls: u64,
+    pub errors: u64,
+    pub aborted: u64,
+    pub evicted: u64,
+}
+
 impl Scripts {
+    /// Applies `script-max-instructions`, `script-max-memory-bytes` and `script-cache-max`
+    /// (to states taken from now on and scripts cached from now on).
+    pub fn configure(&self, max_instructions: u64, max_memory_bytes: u64, cache_max: u64) {
+        let l = &self.limits;
+        l.max_instructions.store(max_instructions, Ordering::Relaxed);
+        l.max_memory_bytes.store(max_memory_bytes, Ordering::Relaxed);
+        l.cache_max.store(cache_max, Ordering::Relaxed);
+    }
+
+    pub fn stats(&self) -> ScriptStats {
+        let c = &self.counters;
+        ScriptStats {
+            cached: self.cached() as u64,
+            calls: c.calls.load(Ordering::Relaxed),
+            errors: c.errors.load(Ordering::Relaxed),
+            aborted: c.aborted.load(Ordering::Relaxed),
+            evicted: c.evicted.load(Ordering::Relaxed),
+        }
+    }
+
     /// SCRIPT LOAD: checks that the script compiles and keeps it; its SHA-1.
     pub fn load(&self, source: &str) -> Result<String, String> {
         self.with_state(|state| state.compile(source, &sha1_hex(source)).map(drop))??;
@@ -269,17 +299,8 @@ impl State {
             })?,
         )?;
         globals.raw_set("tile38", tile38)?;
-        let locked = lua.create_table()?;
-        locked.raw_set(
-            "__newindex",
-            lua.create_function(|_, (_, name): (Table, mlua::Value)| -> mlua::Result<()> {
-                let name = name.to_string().unwrap_or_default();
-                Err(mlua::Error::RuntimeError(format!(
-                    "attempt to create global variable '{name}'"
-                )))
-            })?,
-        )?;
-        globals.set_metatable(Some(locked))?;
+        // In Lua, so that `error(…, 2)` names the script's line as Tile38's message does.
+        lua.load(LOCK_GLOBALS).set_name("=sandbox").exec()?;
         Ok(())
     }
 
@@ -298,6 +319,13 @@ impl State {
             .map_err(|e| lua_error_text(&e))
     }
 }
+
+/// Refuses new globals (`ARGV` and `FIELDS` are set with raw sets, which it does not see).
+const LOCK_GLOBALS: &str = r#"
+setmetatable(_G, { __newindex = function(_, name)
+    error("attempt to create global variable '" .. tostring(name) .. "'", 2)
+end })
+"#;
 
 const INSTRUCTIONS_EXCEEDED: &str = "script exceeded script-max-instructions";
 
@@ -422,7 +450,8 @@ pub fn lua_error_text(e: &mlua::Error) -> String {
         mlua::Error::CallbackError { cause, .. } => return lua_error_text(cause),
         other => other.to_string(),
     };
-    text.replace('\n', "\\n")
+    let message = text.split("\nstack traceback:").next().unwrap_or_default();
+    message.replace('\n', "\\n")
 }
 
 #[cfg(test)]

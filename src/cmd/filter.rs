@@ -1,7 +1,8 @@
 //! The field filters of searches, with Tile38 1.30+ semantics: `WHERE field min max` over typed
 //! values (`(` exclusive, `-inf`/`+inf`, strings), `WHERE field <op> value`, `WHERE "expr"`
-//! (evaluated by [`super::expr`]) and `WHEREIN field count v1 v2 …`. Owns their parsing and the
-//! typed comparison; knows nothing of search areas or output.
+//! (evaluated by [`super::expr`]), `WHEREIN field count v1 v2 …` and the parsing of
+//! `WHEREEVAL`/`WHEREEVALSHA` (run by [`crate::script`]). Owns their parsing and the typed
+//! comparison; knows nothing of search areas or output.
 //!
 //! Values compare as Tile38's `field.Value` does: first by kind, in the order
 //! `null < false < number < string < true < JSON`, then numbers by value and strings
@@ -13,6 +14,7 @@ use std::cmp::Ordering;
 use super::args::Args;
 use super::expr::{self, Expr, Resolver, Val};
 use crate::error::{CmdError, CmdResult};
+use crate::script::{FieldArg, FieldSource};
 use crate::store::{Body, FieldValue, ObjRef};
 
 /// A typed value, as Tile38's `field.ValueOf` reads an argument.
@@ -130,6 +132,59 @@ pub enum Where {
 pub struct WhereIn {
     pub field: String,
     pub values: Vec<Typed>,
+}
+
+/// One `WHEREEVAL script numargs arg…` or `WHEREEVALSHA sha1 numargs arg…` as parsed;
+/// `SearchOpts::validate` compiles it (`crate::script`).
+#[derive(Debug, Clone)]
+pub struct WhereEval {
+    pub script: String,
+    pub is_sha: bool,
+    pub args: Vec<String>,
+}
+
+impl WhereEval {
+    /// Parses the arguments after `WHEREEVAL` (or `WHEREEVALSHA`).
+    pub fn parse(a: &mut Args, is_sha: bool) -> CmdResult<WhereEval> {
+        let script = a.next_str()?.to_string();
+        let n = a.next_str()?;
+        if script.is_empty() || n.is_empty() {
+            return Err(a.arity_error());
+        }
+        let count: usize = n.parse().map_err(|_| CmdError::InvalidArg(n.into()))?;
+        if count > a.remaining() {
+            // Checked before allocating: the count comes from the client.
+            return Err(a.arity_error());
+        }
+        let mut args = Vec::with_capacity(count);
+        for _ in 0..count {
+            let arg = a.next_str()?;
+            if arg.is_empty() {
+                return Err(a.arity_error());
+            }
+            args.push(arg.to_string());
+        }
+        Ok(WhereEval {
+            script,
+            is_sha,
+            args,
+        })
+    }
+}
+
+/// An object's fields as a WHEREEVAL script sees them (`FIELDS`): JSON values as their text.
+pub struct ScriptFields<'a>(pub ObjRef<'a>);
+
+impl FieldSource for ScriptFields<'_> {
+    fn each(&self, visit: &mut dyn FnMut(&str, FieldArg<'_>)) {
+        for (name, value) in self.0.fields().iter() {
+            match &*value {
+                FieldValue::Num(n) => visit(name, FieldArg::Num(*n)),
+                FieldValue::Bool(b) => visit(name, FieldArg::Bool(*b)),
+                FieldValue::Str(s) | FieldValue::Json(s) => visit(name, FieldArg::Str(s)),
+            }
+        }
+    }
 }
 
 /// Tile38's test for the expression form: a lone argument, or one whose next argument begins

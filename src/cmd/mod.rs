@@ -107,6 +107,8 @@ pub struct ServerInfo {
     pub machine_idle_permille: u64,
     /// The cgroup's CPU limit, per mille of one CPU (0: none).
     pub cpu_limit_permille: u64,
+    /// WHEREEVAL calls, their failures, the script cache.
+    pub scripts: crate::script::ScriptStats,
 }
 
 /// AOF rewrite numbers for INFO persistence.
@@ -183,6 +185,8 @@ pub trait Host: Sync {
     fn note_walk_restart(&self);
     /// True when a writer waits for the data lock: a walk ends its hold at its next batch.
     fn writer_waiting(&self) -> bool;
+    /// The Lua states and script cache (WHEREEVAL, SCRIPT).
+    fn scripts(&self) -> &std::sync::Arc<crate::script::Scripts>;
 }
 
 /// Context of a read command.
@@ -317,6 +321,7 @@ pub fn handler(name: &str) -> Option<Handler> {
         "AOFSHRINK" => Admin(server::aofshrink),
         "HELP" => Admin(server::help),
         "COMMAND" => Admin(server::command),
+        "SCRIPT" => Admin(server::script),
         "PING" => Conn(conn::ping),
         "ECHO" => Conn(conn::echo),
         "QUIT" => Conn(conn::quit),

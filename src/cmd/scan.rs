@@ -4,7 +4,7 @@
 //! [`SearchItem`]s and walking hits with a cursor.
 
 use super::args::{Args, Upper};
-use super::filter::{Where, WhereIn};
+use super::filter::{ScriptFields, Where, WhereEval, WhereIn};
 use super::keys_read::field_value;
 use super::walk::{Order, Walked};
 use super::{ReadCtx, StreamLimits};
@@ -15,7 +15,9 @@ use crate::protocol::{
 };
 use crate::store::collection::object_hash;
 use crate::store::{Body, Collection, ObjRef};
+use crate::script::ScriptFilter;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// Tile38's default LIMIT for searches that return items.
 pub const DEFAULT_LIMIT: u64 = 100;
@@ -51,6 +53,9 @@ pub struct SearchOpts {
     pub matches: Vec<wildmatch::WildMatch>,
     pub wheres: Vec<Where>,
     pub whereins: Vec<WhereIn>,
+    /// WHEREEVAL/WHEREEVALSHA as parsed, then compiled by [`Self::validate`].
+    pub evals: Vec<WhereEval>,
+    pub scripts: Vec<Arc<ScriptFilter>>,
     pub no_fields: bool,
     pub desc: bool,
     /// ASC or DESC was given (they are refused for the spatial searches).
@@ -73,6 +78,8 @@ impl Default for SearchOpts {
             matches: Vec::new(),
             wheres: Vec::new(),
             whereins: Vec::new(),
+            evals: Vec::new(),
+            scripts: Vec::new(),
             no_fields: false,
             desc: false,
             order_given: false,
@@ -121,6 +128,8 @@ impl SearchOpts {
             "MATCH" => self.matches.push(wildmatch::WildMatch::new(a.next_str()?)),
             "WHERE" => self.wheres.push(Where::parse(a)?),
             "WHEREIN" => self.whereins.push(WhereIn::parse(a)?),
+            "WHEREEVAL" => self.evals.push(WhereEval::parse(a, false)?),
+            "WHEREEVALSHA" => self.evals.push(WhereEval::parse(a, true)?),
             "NOFIELDS" if self.no_fields => return Err(duplicate(word)),
             "NOFIELDS" => self.no_fields = true,
             "CLIP" if self.clip => return Err(duplicate(word)),
@@ -147,8 +156,16 @@ impl SearchOpts {
         Ok(true)
     }
 
-    /// Tile38's checks of option combinations, once every option is parsed.
-    pub fn validate(&mut self, cmd: SearchCmd) -> CmdResult<()> {
+    /// Tile38's checks of option combinations, once every option is parsed; compiles the
+    /// WHEREEVAL scripts (an unknown WHEREEVALSHA or a syntax error fails here).
+    pub fn validate(&mut self, cmd: SearchCmd, host: &dyn super::Host) -> CmdResult<()> {
+        for eval in std::mem::take(&mut self.evals) {
+            let filter = host
+                .scripts()
+                .filter(&eval.script, eval.is_sha, &eval.args)
+                .map_err(CmdError::Other)?;
+            self.scripts.push(Arc::new(filter));
+        }
         let not_allowed = |what: &str| {
             Err(CmdError::Other(format!(
                 "{what} is not allowed for {}",
@@ -190,8 +207,8 @@ impl SearchOpts {
         }
     }
 
-    /// True when an object passes MATCH (on the id, or the value for SEARCH), WHERE and
-    /// WHEREIN.
+    /// True when an object passes MATCH (on the id, or the value for SEARCH), WHERE,
+    /// WHEREIN and WHEREEVAL.
     pub fn accepts(&self, id: &str, obj: ObjRef<'_>) -> bool {
         let body;
         let subject = if self.match_values {
@@ -207,6 +224,15 @@ impl SearchOpts {
         id_ok
             && self.wheres.iter().all(|w| w.matches(id, obj))
             && self.whereins.iter().all(|w| w.matches(obj))
+            && self.scripts.iter().all(|s| s.matches(&ScriptFields(obj)))
+    }
+
+    /// The error a WHEREEVAL script raised, which ends the search.
+    pub fn script_error(&self) -> Option<CmdError> {
+        self.scripts
+            .iter()
+            .find_map(|s| s.error())
+            .map(CmdError::Other)
     }
 }
 
@@ -482,7 +508,7 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Wal
             return Err(CmdError::InvalidArg(word.into()));
         }
     }
-    opts.validate(SearchCmd::Scan)?;
+    opts.validate(SearchCmd::Scan, ctx.host)?;
     let col = db.get(key);
     let w = ResultWriter::new(&opts, key, col, ctx);
     let Some(col) = col else {
@@ -510,7 +536,7 @@ pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<W
             return Err(a.arity_error());
         }
     }
-    opts.validate(SearchCmd::Search)?;
+    opts.validate(SearchCmd::Search, ctx.host)?;
     if !matches!(
         opts.output,
         SearchOutput::Count | SearchOutput::Ids | SearchOutput::Objects

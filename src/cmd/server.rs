@@ -128,6 +128,11 @@ fn info_sections(db: &Db, info: &ServerInfo) -> Vec<(&'static str, Vec<(String, 
                 s("walk_max_hold_us", int(info.walk_max_hold_us)),
                 s("lock_max_write_wait_us", int(info.lock_max_write_wait_us)),
                 s("walk_restarts", int(info.walk_restarts)),
+                s("scripts_cached", int(info.scripts.cached)),
+                s("script_calls", int(info.scripts.calls)),
+                s("script_errors", int(info.scripts.errors)),
+                s("script_aborted", int(info.scripts.aborted)),
+                s("scripts_evicted", int(info.scripts.evicted)),
             ],
         ),
         (
@@ -376,4 +381,40 @@ pub fn command(_host: &dyn Host, a: &mut Args) -> CmdResult<Reply> {
 fn joined(v: &[u64]) -> String {
     let parts: Vec<String> = v.iter().map(u64::to_string).collect();
     parts.join(",")
+}
+
+/// SCRIPT LOAD script | SCRIPT EXISTS sha1 … | SCRIPT FLUSH: the cache WHEREEVALSHA reads.
+pub fn script(host: &dyn Host, a: &mut Args) -> CmdResult<Reply> {
+    let sub = a.next_str()?;
+    let scripts = host.scripts();
+    match sub.to_ascii_uppercase().as_str() {
+        "LOAD" => {
+            let source = a.next_str()?;
+            a.finish()?;
+            if source.is_empty() {
+                return Err(a.arity_error());
+            }
+            let sha = scripts.load(source).map_err(CmdError::Other)?;
+            Ok(Reply::Named {
+                name: "result",
+                value: Value::Str(sha),
+            })
+        }
+        "EXISTS" => {
+            let mut found = Vec::with_capacity(a.remaining());
+            while !a.is_empty() {
+                found.push(int(u8::from(scripts.exists(a.next_str()?))));
+            }
+            Ok(Reply::Named {
+                name: "result",
+                value: Value::List(found),
+            })
+        }
+        "FLUSH" => {
+            a.finish()?;
+            scripts.flush();
+            Ok(Reply::Ok)
+        }
+        _ => Err(CmdError::InvalidArg(sub.into())),
+    }
 }

@@ -105,6 +105,9 @@ mod tests {
         fn writer_waiting(&self) -> bool {
             false
         }
+        fn scripts(&self) -> &std::sync::Arc<crate::script::Scripts> {
+            unreachable!("these searches run no script")
+        }
     }
 
     const LIMITS: StreamLimits = StreamLimits {

@@ -260,6 +260,9 @@ impl<'k> Walk<'k> {
     }
 
     fn finish(self, ctx: &ReadCtx) -> CmdResult<Reply> {
+        if let Some(e) = self.opts.script_error() {
+            return Err(e);
+        }
         let cursor = if self.sink.more { self.sink.walked } else { 0 };
         self.sink.w.finish(cursor, ctx.host)
     }

@@ -145,6 +145,8 @@ pub struct Server {
     renames: AtomicU64,
     rewrite: rewrite::RewriteState,
     hot: HotConfig,
+    /// The Lua states and script cache of WHEREEVAL and SCRIPT.
+    scripts: Arc<crate::script::Scripts>,
 }
 
 /// The config values every request reads, copied out of `config` whenever it changes: a
@@ -175,6 +177,14 @@ impl HotConfig {
         self.walk_yield_always
             .store(cfg.search_walk_yield_always, Ordering::Relaxed);
     }
+}
+
+fn configure_scripts(scripts: &crate::script::Scripts, cfg: &Config) {
+    scripts.configure(
+        cfg.script_max_instructions,
+        cfg.script_max_memory_bytes,
+        cfg.script_cache_max,
+    );
 }
 
 /// Runs `f` through `block_in_place` on a multi-threaded runtime's worker (the worker's
@@ -213,6 +223,8 @@ impl Server {
         let read_only = config.read_only;
         let hot = HotConfig::default();
         hot.refresh(&config);
+        let scripts = Arc::new(crate::script::Scripts::default());
+        configure_scripts(&scripts, &config);
         Server {
             db: lock::DataLock::default(),
             aof: RwLock::new(None),
@@ -226,6 +238,7 @@ impl Server {
             renames: AtomicU64::new(0),
             rewrite: rewrite::RewriteState::default(),
             hot,
+            scripts,
         }
     }
 
@@ -651,6 +664,7 @@ impl Host for Server {
             loop_cpu_permille: self.loop_loads(|l| &l.cpu_permille),
             machine_idle_permille: self.counters.machine_idle_permille.load(Ordering::Relaxed),
             cpu_limit_permille: self.counters.cpu_limit_permille.load(Ordering::Relaxed),
+            scripts: self.scripts.stats(),
         }
     }
 
@@ -677,6 +691,7 @@ impl Host for Server {
         cfg.set(name, value).map_err(CmdError::Other)?;
         self.read_only.store(cfg.read_only, Ordering::Release);
         self.hot.refresh(&cfg);
+        configure_scripts(&self.scripts, &cfg);
         if let Some(aof) = self.aof() {
             aof.set_policy(cfg.appendfsync);
         }
@@ -717,6 +732,10 @@ impl Host for Server {
 
     fn writer_waiting(&self) -> bool {
         self.db.writer_waiting()
+    }
+
+    fn scripts(&self) -> &Arc<crate::script::Scripts> {
+        &self.scripts
     }
 
     fn request_rewrite(&self) -> CmdResult<()> {
