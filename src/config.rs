@@ -108,6 +108,8 @@ pub struct Config {
     /// WHEREEVAL-added scripts kept in the script cache (SCRIPT LOAD's are kept until
     /// SCRIPT FLUSH).
     pub script_cache_max: u64,
+    /// Lua states that may exist at once (each search with WHEREEVAL holds one).
+    pub script_max_states: u64,
     /// Leader to follow (replication; not implemented yet, startup refuses it).
     pub follow_host: String,
     pub follow_port: u16,
@@ -149,6 +151,7 @@ impl Default for Config {
             script_max_instructions: 1_000_000,
             script_max_memory_bytes: 64 * 1024 * 1024,
             script_cache_max: 500,
+            script_max_states: 1000,
             follow_host: String::new(),
             follow_port: 0,
         }
@@ -197,6 +200,7 @@ pub const CONFIG_NAMES: &[&str] = &[
     "script-max-instructions",
     "script-max-memory-bytes",
     "script-cache-max",
+    "script-max-states",
     "follow-host",
     "follow-port",
 ];
@@ -224,6 +228,7 @@ pub const RUNTIME_SETTABLE: &[&str] = &[
     "script-max-instructions",
     "script-max-memory-bytes",
     "script-cache-max",
+    "script-max-states",
 ];
 
 fn yes_no(b: bool) -> String {
@@ -290,6 +295,7 @@ impl Config {
             "script-max-instructions" => self.script_max_instructions.to_string(),
             "script-max-memory-bytes" => self.script_max_memory_bytes.to_string(),
             "script-cache-max" => self.script_cache_max.to_string(),
+            "script-max-states" => self.script_max_states.to_string(),
             "follow-host" => self.follow_host.clone(),
             "follow-port" => self.follow_port.to_string(),
             _ => return None,
@@ -352,6 +358,7 @@ impl Config {
                 self.script_max_memory_bytes = size()?.max(SCRIPT_MIN_MEMORY)
             }
             "script-cache-max" => self.script_cache_max = size()?,
+            "script-max-states" => self.script_max_states = size()?.max(1),
             "follow-host" => self.follow_host = value.into(),
             "follow-port" => self.follow_port = value.parse().map_err(|_| bad())?,
             _ => return Err(format!("Unsupported CONFIG parameter: {name}")),

@@ -10,7 +10,9 @@
 //! `dofile`/`loadfile`/`print`, and new globals are refused (as Tile38 does). A call may run
 //! `script-max-instructions` VM instructions and a state may hold `script-max-memory-bytes`:
 //! past either the search ends with an error, so a script cannot stall the read lock or eat
-//! the server's memory. States are pooled (at most [`IDLE_STATES`] kept idle).
+//! the server's memory. States are pooled (at most [`IDLE_STATES`] kept idle, at most
+//! `script-max-states` in all: a search past that fails with Tile38's `no interpreters
+//! available`).
 //!
 //! **Cache.** Sources are kept by SHA-1. SCRIPT LOAD's stay until SCRIPT FLUSH; those a
 //! WHEREEVAL added are the newest `script-cache-max` only (older ones are evicted, as Redis
@@ -20,7 +22,7 @@
 //! locks or the AOF: a search hands [`ScriptFilter::matches`] an object's fields.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, VmState};
@@ -33,6 +35,8 @@ const HOOK_EVERY: u32 = 1000;
 
 /// The error Tile38 gives for a WHEREEVALSHA of an unknown script.
 pub const SHA_NOT_FOUND: &str = "sha not found";
+/// ... and when every Lua state is in use (`script-max-states`).
+pub const NO_STATES: &str = "no interpreters available";
 
 /// Numbers for INFO.
 #[derive(Debug, Default)]
@@ -52,6 +56,7 @@ pub struct ScriptLimits {
     pub max_instructions: AtomicU64,
     pub max_memory_bytes: AtomicU64,
     pub cache_max: AtomicU64,
+    pub max_states: AtomicU64,
 }
 
 impl Default for ScriptLimits {
@@ -60,6 +65,7 @@ impl Default for ScriptLimits {
             max_instructions: AtomicU64::new(1_000_000),
             max_memory_bytes: AtomicU64::new(64 << 20),
             cache_max: AtomicU64::new(500),
+            max_states: AtomicU64::new(1000),
         }
     }
 }
@@ -69,6 +75,8 @@ impl Default for ScriptLimits {
 pub struct Scripts {
     cache: Mutex<Cache>,
     idle: Mutex<Vec<State>>,
+    /// Lua states that exist (idle or held by a search), bounded by `script-max-states`.
+    live: Arc<AtomicUsize>,
     pub limits: ScriptLimits,
     pub counters: ScriptCounters,
 }
@@ -91,6 +99,8 @@ pub fn sha1_hex(source: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct ScriptStats {
     pub cached: u64,
+    /// Lua states that exist, idle or in use.
+    pub states: u64,
     pub calls: u64,
     pub errors: u64,
     pub aborted: u64,
@@ -98,19 +108,24 @@ pub struct ScriptStats {
 }
 
 impl Scripts {
-    /// Applies `script-max-instructions`, `script-max-memory-bytes` and `script-cache-max`
-    /// (to states taken from now on and scripts cached from now on).
-    pub fn configure(&self, max_instructions: u64, max_memory_bytes: u64, cache_max: u64) {
+    /// Applies `script-max-instructions`, `script-max-memory-bytes`, `script-cache-max` and
+    /// `script-max-states`, in that order (to states taken and scripts cached from now on).
+    pub fn configure(&self, limits: [u64; 4]) {
+        let [max_instructions, max_memory_bytes, cache_max, max_states] = limits;
         let l = &self.limits;
-        l.max_instructions.store(max_instructions, Ordering::Relaxed);
-        l.max_memory_bytes.store(max_memory_bytes, Ordering::Relaxed);
+        l.max_instructions
+            .store(max_instructions, Ordering::Relaxed);
+        l.max_memory_bytes
+            .store(max_memory_bytes, Ordering::Relaxed);
         l.cache_max.store(cache_max, Ordering::Relaxed);
+        l.max_states.store(max_states, Ordering::Relaxed);
     }
 
     pub fn stats(&self) -> ScriptStats {
         let c = &self.counters;
         ScriptStats {
             cached: self.cached() as u64,
+            states: self.live.load(Ordering::Relaxed) as u64,
             calls: c.calls.load(Ordering::Relaxed),
             errors: c.errors.load(Ordering::Relaxed),
             aborted: c.aborted.load(Ordering::Relaxed),
@@ -218,9 +233,16 @@ impl Scripts {
     }
 
     fn take_state(&self) -> Result<State, String> {
-        let state = match self.idle.lock().pop() {
+        let idle = self.idle.lock().pop();
+        let state = match idle {
             Some(state) => state,
-            None => State::new()?,
+            None => {
+                let max = self.limits.max_states.load(Ordering::Relaxed) as usize;
+                if self.live.load(Ordering::Relaxed) >= max {
+                    return Err(NO_STATES.into());
+                }
+                State::new(self.live.clone())?
+            }
         };
         let memory = self.limits.max_memory_bytes.load(Ordering::Relaxed) as usize;
         state
@@ -251,16 +273,26 @@ struct State {
     budget: AtomicU64,
     /// Instructions left when the call began (`i64` so that the hook can go below zero).
     left: Arc<AtomicI64>,
+    /// The pool's count of states, which this one is part of until dropped.
+    live: Arc<AtomicUsize>,
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl State {
-    fn new() -> Result<State, String> {
+    fn new(live: Arc<AtomicUsize>) -> Result<State, String> {
         let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH;
         let lua = Lua::new_with(libs, LuaOptions::default()).map_err(|e| lua_error_text(&e))?;
+        live.fetch_add(1, Ordering::Relaxed);
         let state = State {
             lua,
             budget: AtomicU64::new(0),
             left: Arc::new(AtomicI64::new(0)),
+            live,
         };
         state.sandbox().map_err(|e| lua_error_text(&e))?;
         let left = state.left.clone();
@@ -588,6 +620,24 @@ mod tests {
         scripts.flush();
         assert!(!scripts.exists(&sha));
         assert!(scripts.load("return (").is_err());
+    }
+
+    #[test]
+    fn states_are_bounded() {
+        let scripts = Arc::new(Scripts::default());
+        scripts.limits.max_states.store(2, Ordering::Relaxed);
+        let a = filter(&scripts, "return true", &[]);
+        let b = filter(&scripts, "return true", &[]);
+        assert_eq!(
+            scripts.filter("return true", false, &[]).unwrap_err(),
+            NO_STATES
+        );
+        assert_eq!(scripts.stats().states, 2);
+        drop((a, b));
+        assert_eq!(scripts.stats().states, 2, "kept idle");
+        scripts.idle.lock().clear();
+        assert_eq!(scripts.stats().states, 0);
+        assert!(scripts.filter("return true", false, &[]).is_ok());
     }
 
     #[test]

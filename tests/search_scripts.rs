@@ -16,12 +16,32 @@ fn fleet(s: &TestServer) -> WireConn {
     let mut c = s.wire();
     let sets: [&[&str]; 4] = [
         &[
-            "SET", "fleet", "truck1", "FIELD", "speed", "90", "FIELD", "driver", "alice", "POINT",
-            "33.5123", "-112.2693",
+            "SET",
+            "fleet",
+            "truck1",
+            "FIELD",
+            "speed",
+            "90",
+            "FIELD",
+            "driver",
+            "alice",
+            "POINT",
+            "33.5123",
+            "-112.2693",
         ],
         &[
-            "SET", "fleet", "truck2", "FIELD", "speed", "45", "FIELD", "driver", "bob", "POINT",
-            "33.4626", "-112.1695",
+            "SET",
+            "fleet",
+            "truck2",
+            "FIELD",
+            "speed",
+            "45",
+            "FIELD",
+            "driver",
+            "bob",
+            "POINT",
+            "33.4626",
+            "-112.1695",
         ],
         &[
             "SET", "fleet", "truck3", "FIELD", "speed", "-5", "POINT", "33.5", "-112.5",
@@ -62,7 +82,10 @@ fn scripts_filter_every_search_by_fields_and_argv() {
     );
     let within = with_args(&["WITHIN", "fleet"], &eval);
     assert_eq!(
-        c.cmd(&with_args(&within, &["COUNT", "BOUNDS", "33", "-113", "34", "-112"])),
+        c.cmd(&with_args(
+            &within,
+            &["COUNT", "BOUNDS", "33", "-113", "34", "-112"]
+        )),
         ":2\r\n"
     );
     let intersects = with_args(&["INTERSECTS", "fleet"], &eval);
@@ -71,7 +94,10 @@ fn scripts_filter_every_search_by_fields_and_argv() {
     // Strings, missing fields (nil), several scripts (all must pass) and WHERE together.
     let by_driver = ["WHEREEVAL", "return FIELDS.driver == ARGV[1]", "1", "bob"];
     assert_eq!(
-        c.cmd(&with_args(&["SCAN", "fleet"], &with_args(&by_driver, &["IDS"]))),
+        c.cmd(&with_args(
+            &["SCAN", "fleet"],
+            &with_args(&by_driver, &["IDS"])
+        )),
         ids(&["truck2"])
     );
     let no_fields = ["WHEREEVAL", "return next(FIELDS) == nil", "0", "IDS"];
@@ -80,8 +106,14 @@ fn scripts_filter_every_search_by_fields_and_argv() {
         ids(&["depot"])
     );
     let both = with_args(&["SCAN", "fleet", "WHERE", "speed", "0", "100"], &eval);
-    let both = with_args(&both, &["WHEREEVAL", "return ARGV[1] ~= ARGV[2]", "2", "a", "b"]);
-    assert_eq!(c.cmd(&with_args(&both, &["IDS"])), ids(&["truck1", "truck2"]));
+    let both = with_args(
+        &both,
+        &["WHEREEVAL", "return ARGV[1] ~= ARGV[2]", "2", "a", "b"],
+    );
+    assert_eq!(
+        c.cmd(&with_args(&both, &["IDS"])),
+        ids(&["truck1", "truck2"])
+    );
     // Tile38's truth: 0, "" and {} are false; a number, a string or a table with a member
     // true.
     for (script, want) in [
@@ -134,7 +166,14 @@ fn the_script_cache_loads_answers_and_flushes() {
         format!(r#"{{"ok":true,"result":"{SHA_RETURN_TRUE}"}}"#)
     );
     // A WHEREEVAL caches its script too, so its SHA-1 works afterwards.
-    c.cmd(&["SCAN", "fleet", "WHEREEVAL", "x = 1 return true", "0", "COUNT"]);
+    c.cmd(&[
+        "SCAN",
+        "fleet",
+        "WHEREEVAL",
+        "x = 1 return true",
+        "0",
+        "COUNT",
+    ]);
     assert_eq!(c.cmd(&["SCRIPT", "EXISTS", SHA_NEW_GLOBAL]), "*1\r\n:1\r\n");
     assert_eq!(c.cmd(&["SCRIPT", "FLUSH"]), "+OK\r\n");
     assert_eq!(j.json(&["SCRIPT", "FLUSH"]), r#"{"ok":true}"#);
@@ -143,18 +182,35 @@ fn the_script_cache_loads_answers_and_flushes() {
         "*2\r\n:0\r\n:0\r\n"
     );
     assert_eq!(
-        c.cmd(&["SCAN", "fleet", "WHEREEVALSHA", SHA_RETURN_TRUE, "0", "COUNT"]),
+        c.cmd(&[
+            "SCAN",
+            "fleet",
+            "WHEREEVALSHA",
+            SHA_RETURN_TRUE,
+            "0",
+            "COUNT"
+        ]),
         "-ERR sha not found\r\n"
     );
     assert_eq!(
-        j.json(&["SCAN", "fleet", "WHEREEVALSHA", SHA_RETURN_TRUE, "0", "COUNT"]),
+        j.json(&[
+            "SCAN",
+            "fleet",
+            "WHEREEVALSHA",
+            SHA_RETURN_TRUE,
+            "0",
+            "COUNT"
+        ]),
         r#"{"ok":false,"err":"sha not found"}"#
     );
     assert_eq!(
         c.cmd(&["SCRIPT", "LOAD", "return ("]),
         format!("-ERR f_{SHA_SYNTAX_ERROR}:1: unexpected symbol near '<eof>'\r\n")
     );
-    assert_eq!(c.cmd(&["SCRIPT", "EXISTS", SHA_SYNTAX_ERROR]), "*1\r\n:0\r\n");
+    assert_eq!(
+        c.cmd(&["SCRIPT", "EXISTS", SHA_SYNTAX_ERROR]),
+        "*1\r\n:0\r\n"
+    );
     assert_eq!(
         c.cmd(&["SCRIPT", "NOPE"]),
         "-ERR invalid argument 'NOPE'\r\n"
@@ -183,7 +239,10 @@ fn bad_scripts_and_limits_fail_the_search_and_nothing_else() {
     );
     // The sandbox has no io, os or file loading.
     let sandbox = "return io == nil and os == nil and dofile == nil and loadfile == nil";
-    assert_eq!(c.cmd(&scan(sandbox)), ids(&["depot", "truck1", "truck2", "truck3"]));
+    assert_eq!(
+        c.cmd(&scan(sandbox)),
+        ids(&["depot", "truck1", "truck2", "truck3"])
+    );
     // An endless script is stopped by script-max-instructions; a greedy one by the memory cap.
     assert_eq!(
         c.cmd(&["CONFIG", "SET", "script-max-instructions", "100000"]),
@@ -221,10 +280,7 @@ fn bad_scripts_and_limits_fail_the_search_and_nothing_else() {
     );
     // The server goes on serving, the data is unchanged and INFO counts the failures.
     assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
-    assert_eq!(
-        c.cmd(&["SCAN", "fleet", "COUNT"]),
-        ":4\r\n"
-    );
+    assert_eq!(c.cmd(&["SCAN", "fleet", "COUNT"]), ":4\r\n");
     let stats = c.cmd(&["INFO", "stats"]);
     for line in ["script_aborted:2", "script_errors:4"] {
         assert!(stats.contains(line), "{line} in {stats}");
@@ -241,7 +297,10 @@ fn a_filtered_walk_over_many_holds_matches_a_brute_force_count() {
         (format!("{lat:.2}"), format!("{lon:.2}"))
     });
     let mut c = s.wire();
-    for (name, value) in [("search-walk-batch", "100"), ("search-walk-yield-always", "yes")] {
+    for (name, value) in [
+        ("search-walk-batch", "100"),
+        ("search-walk-yield-always", "yes"),
+    ] {
         assert_eq!(c.cmd(&["CONFIG", "SET", name, value]), "+OK\r\n");
     }
     // A zero field is no field (Tile38), so FIELDS.speed is nil for speed 0.
@@ -252,7 +311,18 @@ fn a_filtered_walk_over_many_holds_matches_a_brute_force_count() {
         format!(":{expected}\r\n")
     );
     let within = [
-        "WITHIN", "big", "WHEREEVAL", script, "1", "1", "COUNT", "BOUNDS", "0", "0", "90", "90",
+        "WITHIN",
+        "big",
+        "WHEREEVAL",
+        script,
+        "1",
+        "1",
+        "COUNT",
+        "BOUNDS",
+        "0",
+        "0",
+        "90",
+        "90",
     ];
     assert_eq!(c.cmd(&within), format!(":{expected}\r\n"));
     // Every walked object ran the script once per search, through several holds.

@@ -13,9 +13,9 @@ use crate::geo::{clip_to_rect, geohash_encode, Geometry, Rect};
 use crate::protocol::{
     HitRef, ItemBody, Reply, SearchItem, SearchOutput, SearchReply, SearchStream, Value,
 };
+use crate::script::ScriptFilter;
 use crate::store::collection::object_hash;
 use crate::store::{Body, Collection, ObjRef};
-use crate::script::ScriptFilter;
 use std::borrow::Cow;
 use std::sync::Arc;
 

@@ -199,8 +199,8 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
     let word = parse_options(a, &mut opts, &mut extra, false)?;
     opts.validate(
         match pred {
-        Predicate::Within => SearchCmd::Within,
-        Predicate::Intersects => SearchCmd::Intersects,
+            Predicate::Within => SearchCmd::Within,
+            Predicate::Intersects => SearchCmd::Intersects,
         },
         ctx.host,
     )?;

@@ -180,11 +180,12 @@ impl HotConfig {
 }
 
 fn configure_scripts(scripts: &crate::script::Scripts, cfg: &Config) {
-    scripts.configure(
+    scripts.configure([
         cfg.script_max_instructions,
         cfg.script_max_memory_bytes,
         cfg.script_cache_max,
-    );
+        cfg.script_max_states,
+    ]);
 }
 
 /// Runs `f` through `block_in_place` on a multi-threaded runtime's worker (the worker's
