@@ -22,7 +22,7 @@
 //! locks or the AOF: a search hands [`ScriptFilter::matches`] an object's fields.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, VmState};
@@ -195,10 +195,12 @@ impl Scripts {
             .create_sequence_from(args.iter().map(String::as_str))
             .map_err(|e| lua_error_text(&e))?;
         state.globals_set("ARGV", argv)?;
+        let fields = FieldsTable::new(&state.lua).map_err(|e| lua_error_text(&e))?;
         Ok(ScriptFilter {
             scripts: self.clone(),
             state: Some(state),
             function,
+            fields: Mutex::new(fields),
             error: Mutex::new(None),
         })
     }
@@ -379,7 +381,96 @@ pub struct ScriptFilter {
     scripts: Arc<Scripts>,
     state: Option<State>,
     function: mlua::Function,
+    fields: Mutex<FieldsTable>,
     error: Mutex<Option<String>>,
+}
+
+/// The `FIELDS` table, reused from object to object, with the Lua strings of the field
+/// names seen so far: a fresh table and a fresh interned name per field were most of a
+/// call's cost. A script that adds a key to `FIELDS` (its `__newindex`) gets a fresh table
+/// for the next object, so no object ever sees another's fields.
+struct FieldsTable {
+    table: Table,
+    names: HashMap<Box<str>, usize>,
+    keys: Vec<mlua::LuaString>,
+    /// Indexes into `keys` of the names set for the last object.
+    set: Vec<usize>,
+    /// Names beyond [`NAME_CACHE`], set for the last object.
+    extra: Vec<mlua::LuaString>,
+    touched: Arc<AtomicBool>,
+}
+
+/// Field names whose Lua strings a filter keeps.
+const NAME_CACHE: usize = 1024;
+
+impl FieldsTable {
+    fn new(lua: &Lua) -> mlua::Result<FieldsTable> {
+        let touched = Arc::new(AtomicBool::new(false));
+        let table = Self::fresh_table(lua, &touched)?;
+        Ok(FieldsTable {
+            table,
+            names: HashMap::new(),
+            keys: Vec::new(),
+            set: Vec::new(),
+            extra: Vec::new(),
+            touched,
+        })
+    }
+
+    fn fresh_table(lua: &Lua, touched: &Arc<AtomicBool>) -> mlua::Result<Table> {
+        let table = lua.create_table()?;
+        let meta = lua.create_table()?;
+        let flag = touched.clone();
+        let newindex =
+            lua.create_function(move |_, (t, k, v): (Table, mlua::Value, mlua::Value)| {
+                flag.store(true, Ordering::Relaxed);
+                t.raw_set(k, v)
+            })?;
+        meta.raw_set("__newindex", newindex)?;
+        table.set_metatable(Some(meta))?;
+        lua.globals().raw_set("FIELDS", &table)?;
+        Ok(table)
+    }
+
+    /// Empties the table of the last object's fields (or replaces it, if the script added
+    /// keys of its own).
+    fn clear(&mut self, lua: &Lua) -> mlua::Result<()> {
+        if self.touched.swap(false, Ordering::Relaxed) {
+            self.table = Self::fresh_table(lua, &self.touched)?;
+            self.set.clear();
+            self.extra.clear();
+            return Ok(());
+        }
+        for i in self.set.drain(..) {
+            self.table.raw_set(&self.keys[i], mlua::Value::Nil)?;
+        }
+        for key in self.extra.drain(..) {
+            self.table.raw_set(key, mlua::Value::Nil)?;
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, lua: &Lua, name: &str, value: FieldArg<'_>) -> mlua::Result<()> {
+        let value = match value {
+            FieldArg::Num(n) => mlua::Value::Number(n),
+            FieldArg::Bool(b) => mlua::Value::Boolean(b),
+            FieldArg::Str(s) => mlua::Value::String(lua.create_string(s)?),
+        };
+        if let Some(&i) = self.names.get(name) {
+            self.set.push(i);
+            return self.table.raw_set(&self.keys[i], value);
+        }
+        let key = lua.create_string(name)?;
+        self.table.raw_set(&key, value)?;
+        if self.keys.len() < NAME_CACHE {
+            self.names.insert(name.into(), self.keys.len());
+            self.set.push(self.keys.len());
+            self.keys.push(key);
+        } else {
+            self.extra.push(key);
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for ScriptFilter {
@@ -421,19 +512,16 @@ impl ScriptFilter {
 
     fn call(&self, state: &State, fields: &dyn FieldSource) -> mlua::Result<bool> {
         let lua = &state.lua;
-        let table = lua.create_table()?;
+        let mut table = self.fields.lock();
+        table.clear(lua)?;
         let mut filled = Ok(());
         fields.each(&mut |name, value| {
             if filled.is_ok() {
-                filled = match value {
-                    FieldArg::Num(n) => table.raw_set(name, n),
-                    FieldArg::Bool(b) => table.raw_set(name, b),
-                    FieldArg::Str(s) => table.raw_set(name, s),
-                };
+                filled = table.set(lua, name, value);
             }
         });
         filled?;
-        lua.globals().raw_set("FIELDS", table)?;
+        drop(table);
         let ret: mlua::Value = self.function.call(())?;
         truthy(&ret)
     }
@@ -521,6 +609,27 @@ mod tests {
         );
         assert!(f.matches(speed(0.0)));
         assert!(f.error().is_none());
+    }
+
+    #[test]
+    fn no_object_sees_anothers_fields() {
+        struct Only(&'static str);
+        impl FieldSource for Only {
+            fn each(&self, visit: &mut dyn FnMut(&str, FieldArg<'_>)) {
+                visit(self.0, FieldArg::Bool(true));
+            }
+        }
+        let scripts = Arc::new(Scripts::default());
+        // A script that writes into FIELDS must not leak the write to the next object.
+        let src = "local seen = FIELDS.extra FIELDS.extra = 1 FIELDS.a = nil return seen == nil";
+        let f = filter(&scripts, src, &[]);
+        for _ in 0..3 {
+            assert!(f.matches(&Only("a")), "{:?}", f.error());
+        }
+        let f = filter(&scripts, "return FIELDS.a == nil and FIELDS.b == true", &[]);
+        assert!(!f.matches(&Only("a")));
+        assert!(f.matches(&Only("b")));
+        assert!(!f.matches(&Only("a")));
     }
 
     #[test]
