@@ -294,3 +294,89 @@ fn intersects_clip_cuts_objects_to_the_rectangle() {
         assert_eq!(c.cmd(args), format!("-ERR {err}\r\n"), "{args:?}");
     }
 }
+
+/// `text` split on spaces, with `TEST` in front.
+fn test_cmd(text: &str) -> Vec<&str> {
+    std::iter::once("TEST").chain(text.split(' ')).collect()
+}
+
+#[test]
+fn test_takes_area_expressions() {
+    let s = TestServer::start();
+    let mut c = shapes(&s);
+    let mut j = s.wire_json();
+    for (text, hit) in [
+        (
+            "POINT 5 5 WITHIN ( BOUNDS 0 0 10 10 AND NOT CIRCLE 5 5 1000 )",
+            false,
+        ),
+        (
+            "POINT 5 5 WITHIN ( BOUNDS 0 0 10 10 AND NOT CIRCLE 1 1 1000 )",
+            true,
+        ),
+        (
+            "POINT 5 5 WITHIN BOUNDS 20 20 30 30 OR GET shapes box",
+            true,
+        ),
+        // AND binds tighter than OR (Tile38 reads this as three ORs and answers 1).
+        (
+            "POINT 5 5 WITHIN BOUNDS 0 0 10 10 AND BOUNDS 20 20 30 30 OR BOUNDS 40 40 50 50",
+            false,
+        ),
+        (
+            "POINT 5 5 WITHIN ( BOUNDS 0 0 10 10 OR BOUNDS 40 40 50 50 ) AND BOUNDS 20 20 30 30",
+            false,
+        ),
+        (
+            "POINT 5 5 OR POINT 50 50 INTERSECTS GET shapes square",
+            true,
+        ),
+        (
+            "POINT 5 5 AND POINT 50 50 INTERSECTS GET shapes square",
+            false,
+        ),
+        // A NOT before the whole left side negates the test.
+        (
+            "NOT POINT 5 5 WITHIN BOUNDS 0 0 10 10 OR BOUNDS 40 40 50 50",
+            false,
+        ),
+        ("NOT ( POINT 50 50 ) INTERSECTS BOUNDS 0 0 10 10", true),
+    ] {
+        let args = test_cmd(text);
+        let want = if hit { ":1\r\n" } else { ":0\r\n" };
+        assert_eq!(c.cmd(&args), want, "{text}");
+        assert_eq!(
+            j.json(&args),
+            format!(r#"{{"ok":true,"result":{hit}}}"#),
+            "{text}"
+        );
+    }
+    for (text, err) in [
+        (
+            "AND POINT 1 1 WITHIN BOUNDS 0 0 2 2",
+            "-ERR invalid argument 'and'\r\n",
+        ),
+        (
+            "POINT 1 1 ) WITHIN BOUNDS 0 0 2 2",
+            "-ERR invalid argument ')'\r\n",
+        ),
+        (
+            "POINT 1 1 WITHIN ( BOUNDS 0 0 2 2",
+            "-ERR wrong number of arguments for 'test' command\r\n",
+        ),
+        (
+            "POINT 1 1 INTERSECTS CLIP ( BOUNDS 0 0 2 2 OR BOUNDS 3 3 4 4 )",
+            "-ERR invalid argument 'clip'\r\n",
+        ),
+    ] {
+        assert_eq!(c.cmd(&test_cmd(text)), err, "{text}");
+    }
+    // A plain clip still works next to expressions.
+    assert_eq!(
+        c.cmd(&test_cmd("POINT 1 1 INTERSECTS CLIP BOUNDS 0 0 2 2")),
+        format!(
+            "*2\r\n:1\r\n{}",
+            wire_bulk(r#"{"type":"Point","coordinates":[1,1]}"#)
+        )
+    );
+}

@@ -5,6 +5,7 @@
 //! `&mut Db` plus a [`WriteCtx`] where they record the canonical form to log. Handlers must not
 //! do IO, `.await`, take locks or know the wire format; `exec` does all of that around them.
 
+pub mod areaexpr;
 pub mod areatest;
 pub mod args;
 pub mod conn;
