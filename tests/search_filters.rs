@@ -54,12 +54,6 @@ fn fleet(s: &TestServer) -> WireConn {
     c
 }
 
-/// The RESP reply of an IDS search that walked everything: cursor 0 and the ids in order.
-fn ids(list: &[&str]) -> String {
-    let items: Vec<String> = list.iter().map(|id| wire_bulk(id)).collect();
-    format!("*2\r\n:0\r\n{}", wire_array(&items))
-}
-
 fn scan_ids(c: &mut WireConn, filter: &[&str]) -> String {
     let mut args = vec!["SCAN", "fleet"];
     args.extend_from_slice(filter);
@@ -74,30 +68,30 @@ fn where_ranges_are_typed() {
     // Numbers, exclusive bounds and infinities; a missing field is 0 (the depot).
     assert_eq!(
         scan_ids(&mut c, &["WHERE", "speed", "(45", "+inf"]),
-        ids(&["truck1"])
+        wire_ids(&["truck1"])
     );
     assert_eq!(
         scan_ids(&mut c, &["WHERE", "speed", "-inf", "(45"]),
-        ids(&["depot", "truck3"])
+        wire_ids(&["depot", "truck3"])
     );
     assert_eq!(
         scan_ids(&mut c, &["WHERE", "speed", "45", "90"]),
-        ids(&["truck1", "truck2"])
+        wire_ids(&["truck1", "truck2"])
     );
     // Strings compare as strings, ignoring case; JSON quoting makes a bound a string.
     assert_eq!(
         scan_ids(&mut c, &["WHERE", "driver", "\"a\"", "\"b\""]),
-        ids(&["truck1"])
+        wire_ids(&["truck1"])
     );
     // Numbers sort before strings: every driver name is above any number.
     assert_eq!(
         scan_ids(&mut c, &["WHERE", "driver", "0", "+inf"]),
-        ids(&["depot", "truck3"])
+        wire_ids(&["depot", "truck3"])
     );
     // `z` is the point's z coordinate.
     assert_eq!(
         scan_ids(&mut c, &["WHERE", "z", "5", "20"]),
-        ids(&["truck2"])
+        wire_ids(&["truck2"])
     );
     // Several clauses must all hold.
     assert_eq!(
@@ -105,7 +99,7 @@ fn where_ranges_are_typed() {
             &mut c,
             &["WHERE", "speed", "0", "100", "WHERE", "speed", "-inf", "50"]
         ),
-        ids(&["depot", "truck2"])
+        wire_ids(&["depot", "truck2"])
     );
 }
 
@@ -115,15 +109,15 @@ fn where_comparisons_and_expressions() {
     let mut c = fleet(&s);
     assert_eq!(
         scan_ids(&mut c, &["WHERE", "speed", ">", "50"]),
-        ids(&["truck1"])
+        wire_ids(&["truck1"])
     );
     assert_eq!(
         scan_ids(&mut c, &["WHERE", "driver", "==", "ALICE"]),
-        ids(&["truck1"])
+        wire_ids(&["truck1"])
     );
     assert_eq!(
         scan_ids(&mut c, &["WHERE", "speed", "!=", "0"]),
-        ids(&["truck1", "truck2", "truck3"])
+        wire_ids(&["truck1", "truck2", "truck3"])
     );
     for (expr, expect) in [
         ("speed > 10 && driver == 'bob'", &["truck2"][..]),
@@ -140,7 +134,11 @@ fn where_comparisons_and_expressions() {
             &["truck1", "truck3"],
         ),
     ] {
-        assert_eq!(scan_ids(&mut c, &["WHERE", expr]), ids(expect), "{expr}");
+        assert_eq!(
+            scan_ids(&mut c, &["WHERE", expr]),
+            wire_ids(expect),
+            "{expr}"
+        );
     }
     // An expression is one argument even when it is the last one before the output.
     assert_eq!(
@@ -174,15 +172,15 @@ fn wherein_matches_typed_values() {
     let mut c = fleet(&s);
     assert_eq!(
         scan_ids(&mut c, &["WHEREIN", "speed", "3", "45", "100", "-5"]),
-        ids(&["truck2", "truck3"])
+        wire_ids(&["truck2", "truck3"])
     );
     assert_eq!(
         scan_ids(&mut c, &["WHEREIN", "driver", "2", "ALICE", "carol"]),
-        ids(&["truck1"])
+        wire_ids(&["truck1"])
     );
     assert_eq!(
         scan_ids(&mut c, &["WHEREIN", "speed", "1", "0"]),
-        ids(&["depot"])
+        wire_ids(&["depot"])
     );
     assert_eq!(
         scan_ids(&mut c, &["WHEREIN", "speed", "0"]),

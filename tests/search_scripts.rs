@@ -54,12 +54,6 @@ fn fleet(s: &TestServer) -> WireConn {
     c
 }
 
-/// The RESP reply of an IDS search that walked everything.
-fn ids(list: &[&str]) -> String {
-    let items: Vec<String> = list.iter().map(|id| wire_bulk(id)).collect();
-    format!("*2\r\n:0\r\n{}", wire_array(&items))
-}
-
 fn with_args<'a>(head: &[&'a str], tail: &[&'a str]) -> Vec<&'a str> {
     head.iter().chain(tail).copied().collect()
 }
@@ -72,7 +66,7 @@ fn scripts_filter_every_search_by_fields_and_argv() {
     let eval = ["WHEREEVAL", faster, "1", "40"];
     assert_eq!(
         c.cmd(&with_args(&["SCAN", "fleet"], &with_args(&eval, &["IDS"]))),
-        ids(&["truck1", "truck2"])
+        wire_ids(&["truck1", "truck2"])
     );
     // Distance order is kept, and LIMIT counts the objects that pass.
     let nearby = with_args(&["NEARBY", "fleet", "LIMIT", "1"], &eval);
@@ -90,7 +84,7 @@ fn scripts_filter_every_search_by_fields_and_argv() {
     );
     let intersects = with_args(&["INTERSECTS", "fleet"], &eval);
     let area = ["IDS", "CIRCLE", "33.5123", "-112.2693", "1000"];
-    assert_eq!(c.cmd(&with_args(&intersects, &area)), ids(&["truck1"]));
+    assert_eq!(c.cmd(&with_args(&intersects, &area)), wire_ids(&["truck1"]));
     // Strings, missing fields (nil), several scripts (all must pass) and WHERE together.
     let by_driver = ["WHEREEVAL", "return FIELDS.driver == ARGV[1]", "1", "bob"];
     assert_eq!(
@@ -98,12 +92,12 @@ fn scripts_filter_every_search_by_fields_and_argv() {
             &["SCAN", "fleet"],
             &with_args(&by_driver, &["IDS"])
         )),
-        ids(&["truck2"])
+        wire_ids(&["truck2"])
     );
     let no_fields = ["WHEREEVAL", "return next(FIELDS) == nil", "0", "IDS"];
     assert_eq!(
         c.cmd(&with_args(&["SCAN", "fleet"], &no_fields)),
-        ids(&["depot"])
+        wire_ids(&["depot"])
     );
     let both = with_args(&["SCAN", "fleet", "WHERE", "speed", "0", "100"], &eval);
     let both = with_args(
@@ -112,7 +106,7 @@ fn scripts_filter_every_search_by_fields_and_argv() {
     );
     assert_eq!(
         c.cmd(&with_args(&both, &["IDS"])),
-        ids(&["truck1", "truck2"])
+        wire_ids(&["truck1", "truck2"])
     );
     // Tile38's truth: 0, "" and {} are false; a number, a string or a table with a member
     // true.
@@ -124,7 +118,7 @@ fn scripts_filter_every_search_by_fields_and_argv() {
         ("return {x=1}", vec!["depot", "truck1", "truck2", "truck3"]),
     ] {
         let got = c.cmd(&["SCAN", "fleet", "WHEREEVAL", script, "0", "IDS"]);
-        assert_eq!(got, ids(&want), "{script}");
+        assert_eq!(got, wire_ids(&want), "{script}");
     }
     let mut j = s.wire_json();
     assert_eq!(
@@ -181,28 +175,16 @@ fn the_script_cache_loads_answers_and_flushes() {
         c.cmd(&["SCRIPT", "EXISTS", SHA_RETURN_TRUE, SHA_NEW_GLOBAL]),
         "*2\r\n:0\r\n:0\r\n"
     );
-    assert_eq!(
-        c.cmd(&[
-            "SCAN",
-            "fleet",
-            "WHEREEVALSHA",
-            SHA_RETURN_TRUE,
-            "0",
-            "COUNT"
-        ]),
-        "-ERR sha not found\r\n"
-    );
-    assert_eq!(
-        j.json(&[
-            "SCAN",
-            "fleet",
-            "WHEREEVALSHA",
-            SHA_RETURN_TRUE,
-            "0",
-            "COUNT"
-        ]),
-        r#"{"ok":false,"err":"sha not found"}"#
-    );
+    let flushed = [
+        "SCAN",
+        "fleet",
+        "WHEREEVALSHA",
+        SHA_RETURN_TRUE,
+        "0",
+        "COUNT",
+    ];
+    assert_eq!(c.cmd(&flushed), "-ERR sha not found\r\n");
+    assert_eq!(j.json(&flushed), r#"{"ok":false,"err":"sha not found"}"#);
     assert_eq!(
         c.cmd(&["SCRIPT", "LOAD", "return ("]),
         format!("-ERR f_{SHA_SYNTAX_ERROR}:1: unexpected symbol near '<eof>'\r\n")
@@ -241,7 +223,7 @@ fn bad_scripts_and_limits_fail_the_search_and_nothing_else() {
     let sandbox = "return io == nil and os == nil and dofile == nil and loadfile == nil";
     assert_eq!(
         c.cmd(&scan(sandbox)),
-        ids(&["depot", "truck1", "truck2", "truck3"])
+        wire_ids(&["depot", "truck1", "truck2", "truck3"])
     );
     // An endless script is stopped by script-max-instructions; a greedy one by the memory cap.
     assert_eq!(

@@ -138,8 +138,11 @@ impl Scripts {
 
     /// SCRIPT LOAD: checks that the script compiles and keeps it; its SHA-1.
     pub fn load(&self, source: &str) -> Result<String, String> {
-        self.with_state(|state| state.compile(source, &sha1_hex(source)).map(drop))??;
         let sha = sha1_hex(source);
+        let state = self.take_state()?;
+        let compiled = state.compile(source, &sha);
+        self.put_state(state);
+        compiled?;
         let mut cache = self.cache.lock();
         cache.evals.retain(|s| *s != sha);
         cache.sources.insert(sha.clone(), source.into());
@@ -228,13 +231,6 @@ impl Scripts {
             cache.sources.remove(&old);
             self.counters.evicted.fetch_add(1, Ordering::Relaxed);
         }
-    }
-
-    fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> Result<R, String> {
-        let state = self.take_state()?;
-        let r = f(&state);
-        self.put_state(state);
-        Ok(r)
     }
 
     fn take_state(&self) -> Result<State, String> {

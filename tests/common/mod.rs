@@ -845,6 +845,13 @@ pub fn wire_array(items: &[String]) -> String {
     format!("*{}\r\n{}", items.len(), items.concat())
 }
 
+/// The RESP reply of an IDS search that walked everything: cursor 0 and the ids in order.
+#[allow(dead_code)]
+pub fn wire_ids(list: &[&str]) -> String {
+    let items: Vec<String> = list.iter().map(|id| wire_bulk(id)).collect();
+    format!("*2\r\n:0\r\n{}", wire_array(&items))
+}
+
 impl TestServer {
     /// A server in a fresh temp dir started with `--requirepass <password>`, waiting until an
     /// authenticated PING answers PONG.
