@@ -24,6 +24,10 @@ pub enum CmdError {
     UnknownCommand(String),
     /// A reply would exceed `client-output-buffer-limit` (the limit in bytes).
     ReplyTooLarge(u64),
+    /// A `TIMEOUT` deadline passed before the command finished.
+    Timeout,
+    /// `TIMEOUT` wraps a command that is not a read (its lower-case name).
+    TimeoutNotSupported(String),
     /// Any other message, verbatim.
     Other(String),
 }
@@ -59,6 +63,8 @@ impl CmdError {
             CmdError::ReplyTooLarge(limit) => format!(
                 "reply exceeds client-output-buffer-limit ({limit} bytes); use LIMIT or CURSOR"
             ),
+            CmdError::Timeout => "timeout".into(),
+            CmdError::TimeoutNotSupported(cmd) => format!("timeout not supported for '{cmd}'"),
             CmdError::Other(s) => s.clone(),
         }
     }

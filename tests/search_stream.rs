@@ -166,16 +166,6 @@ fn in_box() -> Vec<String> {
         .collect()
 }
 
-fn info_stat(c: &mut WireConn, name: &str) -> u64 {
-    let text = c.cmd(&["INFO", "stats"]);
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("INFO stats has no {name}: {text}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 /// Every query in RESP2, RESP3 and JSON: one streamed reply equals the CURSOR pages joined.
 fn check_all(s: &TestServer, expect: &mut Vec<String>) {
     let mut r2 = s.wire();
@@ -231,7 +221,7 @@ fn streamed_replies_equal_cursor_paging_in_every_protocol() {
     ids.sort();
     assert_eq!((cursor, n, ids), (0, in_box().len(), in_box()));
     assert!(in_box().len() > 2000);
-    let streamed = info_stat(&mut c, "streamed_replies");
+    let streamed = c.info_stat("streamed_replies");
     assert!(streamed >= 2, "{streamed}");
 
     let mut expect = Vec::new();
@@ -239,13 +229,13 @@ fn streamed_replies_equal_cursor_paging_in_every_protocol() {
     // Tiny batches, and a spool that goes to a file almost at once: the same bytes.
     assert_eq!(c.cmd(&["CONFIG", "SET", "search-batch-items", "7"]), OK);
     check_all(&s, &mut expect);
-    assert_eq!(info_stat(&mut c, "spool_file_bytes"), 0);
+    assert_eq!(c.info_stat("spool_file_bytes"), 0);
     let cfg = ["CONFIG", "SET", "search-spool-memory-bytes", "1000"];
     assert_eq!(c.cmd(&cfg), OK);
     check_all(&s, &mut expect);
-    assert!(info_stat(&mut c, "spool_file_bytes") > 1_000_000);
-    assert!(info_stat(&mut c, "spooled_bytes") > info_stat(&mut c, "spool_file_bytes"));
-    assert_eq!(info_stat(&mut c, "oversize_replies"), 0);
+    assert!(c.info_stat("spool_file_bytes") > 1_000_000);
+    assert!(c.info_stat("spooled_bytes") > c.info_stat("spool_file_bytes"));
+    assert_eq!(c.info_stat("oversize_replies"), 0);
 }
 
 #[test]
@@ -271,7 +261,7 @@ fn batch_size_from_the_config_file_gives_the_same_replies() {
         let want = paged_resp(&mut c, &q, 3);
         assert_eq!(c.cmd(&strs(&big_limit(&q))), want, "{q:?}");
     }
-    assert!(info_stat(&mut c, "stream_batches") >= 2 * 3000 / 3 - 2);
+    assert!(c.info_stat("stream_batches") >= 2 * 3000 / 3 - 2);
 }
 
 #[test]
@@ -350,7 +340,7 @@ fn writes_go_on_while_a_slow_client_reads_a_huge_streamed_reply() {
     let mut c = s.wire();
     let total_batches = n.div_ceil(256) as u64 - 1;
     for http in [false, true] {
-        let before = info_stat(&mut c, "stream_batches");
+        let before = c.info_stat("stream_batches");
         let mut slow = slow_reader(s.port);
         if http {
             let req = "GET /SCAN+big+LIMIT+100000 HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -360,7 +350,7 @@ fn writes_go_on_while_a_slow_client_reads_a_huge_streamed_reply() {
                 .unwrap();
         }
         wait_until(Duration::from_secs(10), "the stream to start", || {
-            (info_stat(&mut c, "stream_batches") > before).then_some(())
+            (c.info_stat("stream_batches") > before).then_some(())
         });
         // The reader reads nothing; a writer must not wait for it.
         let started = Instant::now();
@@ -371,7 +361,7 @@ fn writes_go_on_while_a_slow_client_reads_a_huge_streamed_reply() {
             "{:?}",
             started.elapsed()
         );
-        let rendered_all = info_stat(&mut c, "stream_batches") - before >= total_batches;
+        let rendered_all = c.info_stat("stream_batches") - before >= total_batches;
         let (body, items) = if http {
             let (head, body) = read_chunked(&mut slow);
             assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -415,10 +405,10 @@ fn search_max_hits_caps_a_limit_and_answers_a_cursor() {
     let page = c.cmd(&["SCAN", "big", "LIMIT", "100000", "IDS"]);
     let (cursor, n, _) = split_page(&page);
     assert_eq!((cursor, n), (300, 300));
-    assert_eq!(info_stat(&mut c, "capped_searches"), 1);
+    assert_eq!(c.info_stat("capped_searches"), 1);
     // COUNT is not capped, and a LIMIT under the cap is not counted.
     assert_eq!(c.cmd(&["SCAN", "big", "COUNT"]), int(1000));
     let (cursor, n, _) = split_page(&c.cmd(&["SCAN", "big", "LIMIT", "300", "IDS"]));
     assert_eq!((cursor, n), (300, 300));
-    assert_eq!(info_stat(&mut c, "capped_searches"), 1);
+    assert_eq!(c.info_stat("capped_searches"), 1);
 }

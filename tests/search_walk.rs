@@ -39,16 +39,6 @@ fn load_strings(s: &TestServer, n: usize) {
     s.pipeline_ok(&reqs.collect::<Vec<_>>().concat(), n);
 }
 
-fn info_stat(c: &mut WireConn, name: &str) -> u64 {
-    let text = c.cmd(&["INFO", "stats"]);
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("INFO stats has no {name}: {text}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 fn queries() -> Vec<Vec<&'static str>> {
     let q = |s: &'static str| s.split(' ').collect::<Vec<_>>();
     vec![
@@ -163,10 +153,10 @@ fn walks_in_many_holds_give_the_one_hold_replies() {
         OK
     );
     let one_hold = replies(&s);
-    assert_eq!(info_stat(&mut c, "walk_holds"), 0);
+    assert_eq!(c.info_stat("walk_holds"), 0);
     for batch in ["7", "4096", "1"] {
         assert_eq!(c.cmd(&["CONFIG", "SET", "search-walk-batch", batch]), OK);
-        let before = info_stat(&mut c, "walk_holds");
+        let before = c.info_stat("walk_holds");
         let many = replies(&s);
         assert_eq!(many.len(), one_hold.len());
         for (i, (a, b)) in many.iter().zip(&one_hold).enumerate() {
@@ -175,12 +165,12 @@ fn walks_in_many_holds_give_the_one_hold_replies() {
                 "batch {batch}: reply {i} differs: {a:.300} vs {b:.300}"
             );
         }
-        let holds = info_stat(&mut c, "walk_holds") - before;
+        let holds = c.info_stat("walk_holds") - before;
         // 4096: only the walks over more than 4096 entries take a second hold.
         let least = if batch == "4096" { 10 } else { 6000 / 32 };
         assert!(holds > least, "batch {batch}: {holds} holds");
     }
-    assert_eq!(info_stat(&mut c, "walk_restarts"), 0);
+    assert_eq!(c.info_stat("walk_restarts"), 0);
     // The whole world, counted: every object, in one reply.
     let all = c.cmd(&[
         "WITHIN", "big", "COUNT", "BOUNDS", "-90", "-180", "90", "180",
@@ -263,7 +253,7 @@ fn a_writer_goes_on_during_a_long_walk_and_the_walk_keeps_its_guarantee() {
             "NEARBY", "big", "LIMIT", "1000000", "IDS", "POINT", "10.7", "20.2",
         ],
     ];
-    let holds_before = info_stat(&mut c, "walk_holds");
+    let holds_before = c.info_stat("walk_holds");
     for round in 0..3 {
         for search in &searches {
             let reply = c.cmd(search);
@@ -286,11 +276,11 @@ fn a_writer_goes_on_during_a_long_walk_and_the_walk_keeps_its_guarantee() {
     assert!(ops > 100, "the writer did {ops} writes");
     assert!(worst < Duration::from_secs(1), "a write waited {worst:?}");
     // Each walk took a second hold at least, and more where it made room for the writer.
-    let holds = info_stat(&mut c, "walk_holds") - holds_before;
+    let holds = c.info_stat("walk_holds") - holds_before;
     assert!(holds > 3 * 5 * 2 + 10, "{holds} holds");
     // Writes never waited for a whole walk. (A writer on the walk's own connection loop runs
     // between two of its holds, so it may never have waited for the lock at all.)
-    let waited = info_stat(&mut c, "lock_max_write_wait_us");
+    let waited = c.info_stat("lock_max_write_wait_us");
     assert!(waited < 1_000_000, "{waited} µs");
 }
 
@@ -312,9 +302,9 @@ fn a_walk_nobody_waits_for_takes_few_holds() {
         let set = ["CONFIG", "SET", "search-walk-yield-always", yield_always];
         assert_eq!(c.cmd(&set), OK);
         for search in searches {
-            let before = info_stat(&mut c, "walk_holds");
+            let before = c.info_stat("walk_holds");
             let reply = c.cmd(&search.split(' ').collect::<Vec<_>>());
-            let holds = info_stat(&mut c, "walk_holds") - before;
+            let holds = c.info_stat("walk_holds") - before;
             // The expiry tick takes the write lock every 100 ms: a walk may make room for it.
             assert!(
                 (least..=most).contains(&holds),
@@ -335,7 +325,7 @@ fn a_new_client_writes_during_a_long_walk() {
     s.wait_ready();
     load(&s, 200_000);
     let mut c = s.wire();
-    let before = info_stat(&mut c, "walk_holds");
+    let before = c.info_stat("walk_holds");
     let walk_started = Instant::now();
     let walker = {
         let mut w = s.wire();
@@ -347,7 +337,7 @@ fn a_new_client_writes_during_a_long_walk() {
         })
     };
     let deadline = Instant::now() + Duration::from_secs(20);
-    while info_stat(&mut c, "walk_holds") == before {
+    while c.info_stat("walk_holds") == before {
         assert!(
             Instant::now() < deadline,
             "the walk never took a second hold"
@@ -361,6 +351,6 @@ fn a_new_client_writes_during_a_long_walk() {
     assert!(reply.ends_with(":0\r\n"), "{reply}");
     assert!(written < walked, "the write waited for the walk");
     // Whatever the write waited for the lock, it was not the rest of the walk.
-    let waited = Duration::from_micros(info_stat(&mut c, "lock_max_write_wait_us"));
+    let waited = Duration::from_micros(c.info_stat("lock_max_write_wait_us"));
     assert!(waited < walked - walk_started, "{waited:?}");
 }

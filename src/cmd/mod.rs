@@ -20,6 +20,7 @@ pub mod server;
 pub mod sparse;
 pub mod stream;
 pub mod table;
+pub mod timeout;
 pub mod walk;
 
 use std::sync::LazyLock;
@@ -108,6 +109,8 @@ pub struct ServerInfo {
     pub machine_idle_permille: u64,
     /// The cgroup's CPU limit, per mille of one CPU (0: none).
     pub cpu_limit_permille: u64,
+    /// Commands that failed with `timeout` (TIMEOUT).
+    pub timeouts: u64,
     /// WHEREEVAL calls, their failures, the script cache.
     pub scripts: crate::script::ScriptStats,
 }
@@ -200,6 +203,13 @@ pub struct ReadCtx<'a> {
     pub stream: StreamLimits,
 }
 
+impl ReadCtx<'_> {
+    /// `Err(Timeout)` once the command's `TIMEOUT` deadline has passed.
+    pub fn check_deadline(&self) -> CmdResult<()> {
+        timeout::check(self.stream.deadline)
+    }
+}
+
 /// How searches batch their replies (`search-batch-items`, `search-max-hits`).
 #[derive(Debug, Clone, Copy)]
 pub struct StreamLimits {
@@ -216,6 +226,8 @@ pub struct StreamLimits {
     /// A hold that goes on while no writer waits ends anyway once it has lasted this long
     /// (a walk a connection loop drives: the loop's other connections wait for the hold).
     pub hold_for: Option<std::time::Duration>,
+    /// The `TIMEOUT` deadline of the command: its walk fails with `timeout` once past it.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// Context of a write command: the time it runs at and the canonical records it logs.
@@ -268,6 +280,9 @@ pub enum Handler {
     Write(WriteFn),
     Admin(AdminFn),
     Conn(ConnFn),
+    /// `TIMEOUT seconds COMMAND ...`: exec runs the read command that follows with a
+    /// deadline (`timeout`).
+    Timeout,
 }
 
 /// The table entry and implementation of a command name in any case, resolved with one
@@ -330,6 +345,7 @@ pub fn handler(name: &str) -> Option<Handler> {
         "OUTPUT" => Conn(conn::output),
         "HELLO" => Conn(conn::hello),
         "CLIENT" => Conn(conn::client),
+        "TIMEOUT" => Timeout,
         _ => return None,
     })
 }

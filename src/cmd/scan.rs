@@ -158,12 +158,14 @@ impl SearchOpts {
 
     /// Tile38's checks of option combinations, once every option is parsed; compiles the
     /// WHEREEVAL scripts (an unknown WHEREEVALSHA or a syntax error fails here).
-    pub fn validate(&mut self, cmd: SearchCmd, host: &dyn super::Host) -> CmdResult<()> {
+    pub fn validate(&mut self, cmd: SearchCmd, ctx: &super::ReadCtx) -> CmdResult<()> {
+        let (host, deadline) = (ctx.host, ctx.stream.deadline);
         for eval in std::mem::take(&mut self.evals) {
             let filter = host
                 .scripts()
                 .filter(&eval.script, eval.is_sha, &eval.args)
                 .map_err(CmdError::Other)?;
+            filter.set_deadline(deadline);
             self.scripts.push(Arc::new(filter));
         }
         let not_allowed = |what: &str| {
@@ -508,7 +510,7 @@ pub fn scan(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Wal
             return Err(CmdError::InvalidArg(word.into()));
         }
     }
-    opts.validate(SearchCmd::Scan, ctx.host)?;
+    opts.validate(SearchCmd::Scan, ctx)?;
     let col = db.get(key);
     let w = ResultWriter::new(&opts, key, col, ctx);
     let Some(col) = col else {
@@ -536,7 +538,7 @@ pub fn search(db: &crate::store::Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<W
             return Err(a.arity_error());
         }
     }
-    opts.validate(SearchCmd::Search, ctx.host)?;
+    opts.validate(SearchCmd::Search, ctx)?;
     if !matches!(
         opts.output,
         SearchOutput::Count | SearchOutput::Ids | SearchOutput::Objects

@@ -141,7 +141,7 @@ pub fn nearby(db: &Db, a: &mut Args, ctx: &ReadCtx) -> CmdResult<Walked> {
     let mut opts = SearchOpts::default();
     let mut extra = Extra::default();
     let word = parse_options(a, &mut opts, &mut extra, true)?;
-    opts.validate(SearchCmd::Nearby, ctx.host)?;
+    opts.validate(SearchCmd::Nearby, ctx)?;
     if !word.eq_ignore_ascii_case("POINT") {
         return Err(CmdError::InvalidArg(word.into()));
     }
@@ -202,7 +202,7 @@ fn area_search(db: &Db, a: &mut Args, ctx: &ReadCtx, pred: Predicate) -> CmdResu
             Predicate::Within => SearchCmd::Within,
             Predicate::Intersects => SearchCmd::Intersects,
         },
-        ctx.host,
+        ctx,
     )?;
     if opts.clip {
         check_clip_area(word)?;

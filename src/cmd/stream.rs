@@ -117,6 +117,7 @@ mod tests {
         walk_batch: 4096,
         walk_yield_always: true,
         hold_for: None,
+        deadline: None,
     };
 
     fn scan(db: &Db, args: &[&str]) -> Reply {

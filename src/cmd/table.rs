@@ -105,7 +105,9 @@ mod tests {
             let h = super::super::handler(&c.name)
                 .unwrap_or_else(|| panic!("no handler for {}", c.name));
             let kind = match h {
-                super::super::Handler::Read(_) | super::super::Handler::Walk(_) => Kind::Read,
+                super::super::Handler::Read(_)
+                | super::super::Handler::Walk(_)
+                | super::super::Handler::Timeout => Kind::Read,
                 super::super::Handler::Write(_) => Kind::Write,
                 super::super::Handler::Admin(_) => Kind::Admin,
                 super::super::Handler::Conn(_) => Kind::Conn,

@@ -164,7 +164,9 @@ impl Walked {
 impl<'k> Walk<'k> {
     /// One step: `search-walk-batch` entries, and a later step (not the first, which would
     /// have to record all it walked) goes on a batch at a time until a writer waits.
+    /// A step past the `TIMEOUT` deadline fails with `timeout`, and a later step ends at it.
     fn run(mut self, col: &Collection, ctx: &ReadCtx, first: bool) -> CmdResult<Walked> {
+        ctx.check_deadline()?;
         let batch = ctx.stream.walk_batch;
         // A later step only: the first is one batch, and most searches end in it.
         let started = (!first && ctx.stream.hold_for.is_some()).then(std::time::Instant::now);
@@ -172,13 +174,15 @@ impl<'k> Walk<'k> {
             (Some(t), Some(d)) => t.elapsed() < d,
             _ => true,
         };
-        let no_writer = || !ctx.host.writer_waiting() && in_time();
+        let no_writer = || !ctx.host.writer_waiting() && in_time() && ctx.check_deadline().is_ok();
         let budget = if first || ctx.stream.walk_yield_always {
             Budget::from(batch)
         } else {
             Budget::extensible(batch, &no_writer)
         };
-        match self.step(col, ctx, budget) {
+        let step = self.step(col, ctx, budget);
+        ctx.check_deadline()?;
+        match step {
             Step::Done => Ok(Walked::Done(self.finish(ctx)?)),
             Step::More => Ok(Walked::More(Box::new(self.into_owned()))),
             Step::Lost => {
@@ -188,6 +192,7 @@ impl<'k> Walk<'k> {
                 self.restart(col);
                 let step = self.step(col, ctx, Budget::from(usize::MAX));
                 debug_assert_eq!(step, Step::Done);
+                ctx.check_deadline()?;
                 Ok(Walked::Done(self.finish(ctx)?))
             }
         }

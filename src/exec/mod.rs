@@ -24,7 +24,7 @@ use crate::cmd::{
 };
 use crate::config::{Config, CONFIG_NAMES, RUNTIME_SETTABLE};
 use crate::error::{CmdError, CmdResult};
-use crate::protocol::{OutputFormat, Reply, Request, SearchItem, SearchStream};
+use crate::protocol::{ArgList, OutputFormat, Reply, Request, SearchItem, SearchStream};
 use crate::store::Db;
 
 /// Where a command comes from.
@@ -117,6 +117,8 @@ pub struct Counters {
     pub machine_idle_permille: AtomicU64,
     /// The cgroup's CPU limit, per mille of one CPU (0: none).
     pub cpu_limit_permille: AtomicU64,
+    /// Commands that failed with `timeout` (TIMEOUT).
+    pub timeouts: AtomicU64,
 }
 
 /// One connection loop's clients and the share of a CPU its thread used over the last tick.
@@ -278,50 +280,85 @@ impl Server {
             self.counters.total_commands.add(1);
         }
         let json = session.output == OutputFormat::Json;
-        match self.dispatch(req, session, origin) {
+        match self.dispatch(req.argv(), session, origin, None) {
             Ok(outcome) => outcome,
-            Err(e) => Outcome::reply(Reply::Error(e.text(json))),
+            Err(e) => self.error_outcome(&e, json),
         }
     }
 
-    fn dispatch(&self, req: &Request, session: &mut Session, origin: Origin) -> CmdResult<Outcome> {
-        let Some(first) = req.arg(0) else {
+    /// The reply to a failed command (counted in INFO `timeouts` if it timed out).
+    fn error_outcome(&self, e: &CmdError, json: bool) -> Outcome {
+        if *e == CmdError::Timeout {
+            self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+        Outcome::reply(Reply::Error(e.text(json)))
+    }
+
+    fn dispatch(
+        &self,
+        argv: ArgList,
+        session: &mut Session,
+        origin: Origin,
+        deadline: Option<Instant>,
+    ) -> CmdResult<Outcome> {
+        let Some(first) = argv.get(0) else {
             return Err(CmdError::UnknownCommand(String::new()));
         };
         let sent = String::from_utf8_lossy(first);
         let (spec, handler) =
             cmd::resolve(&sent).ok_or_else(|| CmdError::UnknownCommand(sent.to_string()))?;
-        spec.check_arity(req.len(), &sent)?;
+        spec.check_arity(argv.len(), &sent)?;
         if origin == Origin::Client {
             self.gate(spec.name.as_str(), spec.kind, session)?;
         }
-        let mut args = Args::new(&sent, req.argv().skip(1));
+        if deadline.is_some() && spec.kind != Kind::Read {
+            return Err(CmdError::TimeoutNotSupported(sent.to_ascii_lowercase()));
+        }
+        let mut args = Args::new(&sent, argv.skip(1));
         let reply_only = |reply| Ok(Outcome::reply(reply));
         match handler {
-            Handler::Read(f) => {
-                // Read before the data lock is taken, to keep its hold short.
-                let stream = self.stream_limits();
-                let db = self.db.read();
-                let ctx = ReadCtx {
-                    now_ms: now_ms(),
-                    host: self,
-                    output: session.output,
-                    stream,
-                };
-                let result = f(&db, &mut args, &ctx);
-                drop(db);
-                if let Ok(Reply::Stream(_)) = result {
-                    self.counters
-                        .streamed_replies
-                        .fetch_add(1, Ordering::Relaxed);
-                }
-                reply_only(result?)
-            }
-            Handler::Walk(f) => self.walk_search(f, &mut args, session),
+            Handler::Read(f) => reply_only(self.read(f, &mut args, session, deadline)?),
+            Handler::Walk(f) => self.walk_search(f, &mut args, session, deadline),
             Handler::Write(f) => self.write(f, &mut args, origin),
             Handler::Admin(f) => reply_only(f(self, &mut args)?),
             Handler::Conn(f) => reply_only(f(self, session, &mut args)?),
+            Handler::Timeout => {
+                let own = cmd::timeout::deadline(argv.get(1).unwrap_or_default(), Instant::now())?;
+                let deadline = cmd::timeout::earliest(deadline, own);
+                self.dispatch(argv.skip(2), session, origin, deadline)
+            }
         }
+    }
+
+    /// Runs a read command under one hold of the read lock; past its deadline, `timeout`.
+    fn read(
+        &self,
+        f: cmd::ReadFn,
+        args: &mut Args,
+        session: &Session,
+        deadline: Option<Instant>,
+    ) -> CmdResult<Reply> {
+        // Read before the data lock is taken, to keep its hold short.
+        let stream = StreamLimits {
+            deadline,
+            ..self.stream_limits()
+        };
+        let db = self.db.read();
+        let ctx = ReadCtx {
+            now_ms: now_ms(),
+            host: self,
+            output: session.output,
+            stream,
+        };
+        let result = f(&db, args, &ctx);
+        drop(db);
+        ctx.check_deadline()?;
+        if let Ok(Reply::Stream(_)) = result {
+            self.counters
+                .streamed_replies
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        result
     }
 
     /// The search batching limits from the running config.
@@ -334,6 +371,7 @@ impl Server {
             walk_batch: load(&self.hot.walk_batch) as usize,
             walk_yield_always: self.hot.walk_yield_always.load(Ordering::Relaxed),
             hold_for: None,
+            deadline: None,
         }
     }
 
@@ -346,9 +384,11 @@ impl Server {
         f: cmd::WalkFn,
         args: &mut Args,
         session: &Session,
+        deadline: Option<Instant>,
     ) -> CmdResult<Outcome> {
         let stream = StreamLimits {
             hold_for: session.step_walks,
+            deadline,
             ..self.stream_limits()
         };
         let output = session.output;
@@ -401,7 +441,7 @@ impl Server {
                 stream,
                 counted: true,
             })),
-            Err(e) => Outcome::reply(Reply::Error(e.text(json))),
+            Err(e) => self.error_outcome(&e, json),
         }
     }
 
@@ -592,7 +632,7 @@ impl Server {
             ..Session::default()
         };
         let json = false;
-        match self.dispatch(req, &mut session, Origin::Replay) {
+        match self.dispatch(req.argv(), &mut session, Origin::Replay, None) {
             Ok(_) => Ok(()),
             Err(e) if e.is_benign_on_replay() => Ok(()),
             Err(CmdError::UnknownCommand(name)) if is_tile38_feature_not_built(&name) => {
@@ -665,6 +705,7 @@ impl Host for Server {
             loop_cpu_permille: self.loop_loads(|l| &l.cpu_permille),
             machine_idle_permille: self.counters.machine_idle_permille.load(Ordering::Relaxed),
             cpu_limit_permille: self.counters.cpu_limit_permille.load(Ordering::Relaxed),
+            timeouts: self.counters.timeouts.load(Ordering::Relaxed),
             scripts: self.scripts.stats(),
         }
     }

@@ -119,6 +119,9 @@ fn error_status(text: &str) -> StatusCode {
         StatusCode::FORBIDDEN
     } else if text == "key not found" || text == "id not found" {
         StatusCode::NOT_FOUND
+    } else if text == "timeout" {
+        // The query did not finish within the seconds its TIMEOUT gave.
+        StatusCode::GATEWAY_TIMEOUT
     } else {
         StatusCode::BAD_REQUEST
     }

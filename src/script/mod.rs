@@ -10,7 +10,8 @@
 //! `dofile`/`loadfile`/`print`, and new globals are refused (as Tile38 does). A call may run
 //! `script-max-instructions` VM instructions and a state may hold `script-max-memory-bytes`:
 //! past either the search ends with an error, so a script cannot stall the read lock or eat
-//! the server's memory. States are pooled (at most [`IDLE_STATES`] kept idle, at most
+//! the server's memory. Under `TIMEOUT` the hook also stops a call once the command's
+//! deadline has passed ([`ScriptFilter::set_deadline`]). States are pooled (at most [`IDLE_STATES`] kept idle, at most
 //! `script-max-states` in all: a search past that fails with Tile38's `no interpreters
 //! available`).
 //!
@@ -23,7 +24,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+use std::time::Instant;
 
 mod fields;
 
@@ -256,6 +258,7 @@ impl Scripts {
     }
 
     fn put_state(&self, state: State) {
+        state.deadline.store(NO_DEADLINE, Ordering::Relaxed);
         let globals = state.lua.globals();
         let cleared = ["ARGV", "FIELDS"]
             .iter()
@@ -274,6 +277,8 @@ struct State {
     budget: AtomicU64,
     /// Instructions left when the call began (`i64` so that the hook can go below zero).
     left: Arc<AtomicI64>,
+    /// The command's deadline ([`deadline_ticks`]), or [`NO_DEADLINE`].
+    deadline: Arc<AtomicU64>,
     /// The pool's count of states, which this one is part of until dropped.
     live: Arc<AtomicUsize>,
 }
@@ -293,10 +298,11 @@ impl State {
             lua,
             budget: AtomicU64::new(0),
             left: Arc::new(AtomicI64::new(0)),
+            deadline: Arc::new(AtomicU64::new(NO_DEADLINE)),
             live,
         };
         state.sandbox().map_err(|e| lua_error_text(&e))?;
-        let left = state.left.clone();
+        let (left, deadline) = (state.left.clone(), state.deadline.clone());
         state
             .lua
             .set_hook(
@@ -304,6 +310,10 @@ impl State {
                 move |_, _| {
                     if left.fetch_sub(i64::from(HOOK_EVERY), Ordering::Relaxed) <= 0 {
                         return Err(mlua::Error::RuntimeError(INSTRUCTIONS_EXCEEDED.into()));
+                    }
+                    let until = deadline.load(Ordering::Relaxed);
+                    if until != NO_DEADLINE && deadline_ticks(Instant::now()) >= until {
+                        return Err(mlua::Error::RuntimeError(DEADLINE_PASSED.into()));
                     }
                     Ok(VmState::Continue)
                 },
@@ -361,6 +371,16 @@ end })
 "#;
 
 const INSTRUCTIONS_EXCEEDED: &str = "script exceeded script-max-instructions";
+/// The hook's error once the command's deadline has passed (the search answers `timeout`).
+const DEADLINE_PASSED: &str = "script stopped at the command's timeout";
+/// A state's deadline when its command has none.
+const NO_DEADLINE: u64 = u64::MAX;
+
+/// An instant as the hook compares it: nanoseconds since the first use.
+fn deadline_ticks(t: Instant) -> u64 {
+    static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
+    t.saturating_duration_since(*EPOCH).as_nanos() as u64
+}
 
 /// A field's value as a script sees it.
 pub enum FieldArg<'a> {
@@ -411,7 +431,9 @@ impl ScriptFilter {
             Err(e) => {
                 counters.errors.fetch_add(1, Ordering::Relaxed);
                 let text = lua_error_text(&e);
-                if text.contains(INSTRUCTIONS_EXCEEDED) || matches!(e, mlua::Error::MemoryError(_))
+                let limit = [INSTRUCTIONS_EXCEEDED, DEADLINE_PASSED];
+                if limit.iter().any(|l| text.contains(l))
+                    || matches!(e, mlua::Error::MemoryError(_))
                 {
                     counters.aborted.fetch_add(1, Ordering::Relaxed);
                 }
@@ -435,6 +457,14 @@ impl ScriptFilter {
         drop(table);
         let ret: mlua::Value = self.function.call(())?;
         truthy(&ret)
+    }
+
+    /// Stops every later call once `deadline` has passed (TIMEOUT; None: no deadline).
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        if let Some(state) = &self.state {
+            let ticks = deadline.map_or(NO_DEADLINE, |d| deadline_ticks(d).min(NO_DEADLINE - 1));
+            state.deadline.store(ticks, Ordering::Relaxed);
+        }
     }
 
     /// The error that stopped the filter, if any.

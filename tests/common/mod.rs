@@ -760,6 +760,18 @@ impl WireConn {
         }
     }
 
+    /// A number from INFO stats.
+    #[allow(dead_code)]
+    pub fn info_stat(&mut self, name: &str) -> u64 {
+        let text = self.cmd(&["INFO", "stats"]);
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("INFO stats has no {name}: {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
     /// True when the server closes the connection (EOF) within 5 s with nothing more sent.
     pub fn closed_by_server(&mut self) -> bool {
         let (rest, closed) = read_until_close(&mut self.stream, Duration::from_secs(5));
