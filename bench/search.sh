@@ -8,11 +8,13 @@
 #   N, SEED, SKIP_BUILD, MERIDIAN_BIN, KEEP_TMP, TMPDIR   as for bench/load.sh
 #   CLIENTS             redis-benchmark connections (default 50)
 #   PIPELINE            pipeline depth of the second run of every line (16)
-#   REQUESTS            most requests of a -P 1 run (200000)
+#   REQUESTS            most requests of a -P 1 run (500000)
 #   REQUESTS_PIPELINED  most requests of a -P $PIPELINE run (2000000)
 #   RUN_SECONDS         aim for about this long per run (6): requests are
 #                       adaptive (-n), within the two caps above
 #   RUN_TIMEOUT         hard limit of one redis-benchmark run in seconds (600)
+#   ROUNDS              measure every line this many times (3), Meridian and
+#                       Redis in turn; the tables give the medians
 #   SLOW_MS             a query taking this long or more (5) on a server is
 #                       run on one connection there (see "benchmark runs")
 #   CAL_N               requests of the one-connection calibration run (10)
@@ -44,10 +46,11 @@ cd "$ROOT"
 
 CLIENTS=${CLIENTS:-50}
 PIPELINE=${PIPELINE:-16}
-REQUESTS=${REQUESTS:-200000}
+REQUESTS=${REQUESTS:-500000}
 REQUESTS_PIPELINED=${REQUESTS_PIPELINED:-2000000}
 RUN_SECONDS=${RUN_SECONDS:-6}
 RUN_TIMEOUT=${RUN_TIMEOUT:-600}
+ROUNDS=${ROUNDS:-3}
 QUERY_TIMEOUT=${QUERY_TIMEOUT:-120}
 SLOW_MS=${SLOW_MS:-5}
 CAL_N=${CAL_N:-10}
@@ -68,7 +71,7 @@ source "$ROOT/bench/lib.sh"
 posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer (got '$2')"; }
 posint N "$N"
 for v in CLIENTS PIPELINE REQUESTS REQUESTS_PIPELINED RUN_SECONDS RUN_TIMEOUT QUERY_TIMEOUT \
-    NEARBY_RADIUS_KM SLOW_MS CAL_N OTHER_WARN; do
+    NEARBY_RADIUS_KM SLOW_MS CAL_N OTHER_WARN ROUNDS; do
     posint "$v" "${!v}"
 done
 for k in $NEARBY_K; do posint NEARBY_K "$k"; done
@@ -300,6 +303,12 @@ other_pct() {
         f = ((b1 - b0) - (o1 - o0)) / hz; if (f < 0) f = 0
         printf "%.0f", (w > 0) ? 100 * f / w : 0 }'
 }
+# ticks PID -> the process' CPU time (user + system) in clock ticks; ticks_children:
+# this shell's reaped children's (redis-benchmark is one, through timeout).
+ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+ticks_children() { awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"; }
+# per_req T0 T1 N -> microseconds of CPU per request
+per_req() { awk -v a="$1" -v b="$2" -v n="$3" -v hz="$HZ" 'BEGIN { printf "%.2f", (b - a) * 1e6 / hz / n }'; }
 round_up() { awk -v n="$1" -v p="$2" 'BEGIN { n = int(n); if (n < p) n = p; print int((n + p - 1) / p) * p }'; }
 
 # drain PORT: wait (up to RUN_TIMEOUT) until PING is answered within 0.2 s;
@@ -325,15 +334,19 @@ drain() {
 
 # rb_once PORT CLIENTS PIPELINE N CMD...: one redis-benchmark run; sets RB_RPS,
 # RB_P50, RB_P99 (ms), RB_WALL (s), RB_OTHER (% of a core used by other
-# processes meanwhile), RB_ERR on failure, RB_WARN (see drain).
+# processes meanwhile), RB_SCPU / RB_CCPU (server's / redis-benchmark's CPU
+# time per request, µs), RB_ERR on failure, RB_WARN (see drain).
 rb_once() {
-    local port=$1 c=$2 p=$3 n=$4 t0 rc=0 line b0 o0 b1 o1; shift 4
-    RB_RPS="" RB_P50="" RB_P99="" RB_ERR="" RB_WALL="" RB_OTHER=""
+    local port=$1 c=$2 p=$3 n=$4 t0 rc=0 line b0 o0 b1 o1 spid=$MPID s0 k0; shift 4
+    RB_RPS="" RB_P50="" RB_P99="" RB_ERR="" RB_WALL="" RB_OTHER="" RB_SCPU="" RB_CCPU=""
+    [ "$port" = "$MPORT" ] || spid=$RPID
     read -r b0 o0 < <(cpu_sample)
+    s0=$(ticks "$spid") k0=$(ticks_children)
     t0=$(now)
     timeout "$RUN_TIMEOUT" "${CLIENT_PIN[@]}" redis-benchmark -h 127.0.0.1 -p "$port" \
         -c "$c" -n "$n" -P "$p" --csv "$@" >"$TMP/rb.out" 2>"$TMP/rb.err" || rc=$?
     RB_WALL=$(elapsed "$t0" "$(now)")
+    RB_SCPU=$(per_req "$s0" "$(ticks "$spid")" "$n") RB_CCPU=$(per_req "$k0" "$(ticks_children)" "$n")
     read -r b1 o1 < <(cpu_sample)
     RB_OTHER=$(other_pct "$b0" "$o0" "$b1" "$o1" "$RB_WALL")
     if [ "$rc" -ne 0 ]; then
@@ -408,38 +421,84 @@ bench_mode() {
     done
 }
 
-declare -A RUN   # "<line>:<m|r>:<1|P>:<rps|n|c|p50|p99|other|warn|err>"
-FIELDS=(rps n c p50 p99 other warn err)
+# median_of "V1 V2 ..." -> the median (the mean of the middle two for an even count)
+median_of() {
+    tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) exit; m = int((NR + 1) / 2)
+        printf "%.2f", (NR % 2) ? v[m] : (v[m] + v[m + 1]) / 2 }'
+}
+# ratio_range "M1 M2 ..." "R1 R2 ..." -> "min–max" of the per-round ratios Mk/Rk
+ratio_range() {
+    awk -v m="$1" -v r="$2" 'BEGIN { n = split(m, a, " "); split(r, b, " ")
+        for (k = 1; k <= n; k++) if (b[k] > 0) { x = a[k] / b[k]
+            if (lo == "" || x < lo) lo = x; if (hi == "" || x > hi) hi = x }
+        if (lo != "") printf "%.2f–%.2f", lo, hi }'
+}
+
+# measure LINE SRV ROUND MODE CMD...: one measured run of a line on a server;
+# round 1 adapts the request count (bench_mode), later rounds repeat round 1's.
+measure() {
+    local i=$1 srv=$2 round=$3 mode=$4 p maxn; shift 4
+    if [ "$mode" = 1 ]; then p=1 maxn=$REQUESTS; else p=$PIPELINE maxn=$REQUESTS_PIPELINED; fi
+    if [ -n "${RUN[$i:$srv:cal_err]:-}" ]; then
+        RB_RPS="" RB_N="" RB_C="" RB_P50="" RB_P99="" RB_OTHER="" RB_WARN="" RB_ERR=${RUN[$i:$srv:cal_err]:-}
+    elif [ "$round" = 1 ]; then
+        log "  -P $p"
+        CAL_RPS=${RUN[$i:$srv:cal_rps]:-} SLOW=${RUN[$i:$srv:slow]:-}
+        bench_mode "$port" "$p" "$maxn" "$@"
+    else
+        RB_WARN="" RB_N=${RUN[$i:$srv:$mode:n]:-} RB_C=${RUN[$i:$srv:$mode:c]:-}
+        rb_once "$port" "$RB_C" "$p" "$RB_N" "$@"
+        [ -n "$RB_ERR" ] || log "  -P $p -c $RB_C -n $RB_N: ${RB_RPS} ops/s (${RB_WALL}s, other CPU ${RB_OTHER}%)"
+    fi
+}
+
+# keep LINE SRV MODE: records the run just made (rb_once's RB_*) as one round.
+keep() {
+    local k=$1:$2:$3 other=${RB_OTHER:-0}
+    [ -z "$RB_ERR" ] || log "    ERROR: $RB_ERR"
+    [ -n "${RUN[$k:err]:-}" ] || RUN[$k:err]=$RB_ERR
+    if [ -z "$RB_ERR" ]; then
+        RUN[$k:rounds]="${RUN[$k:rounds]:-} $RB_RPS"
+        RUN[$k:scpu_rounds]="${RUN[$k:scpu_rounds]:-} $RB_SCPU"
+        RUN[$k:ccpu_rounds]="${RUN[$k:ccpu_rounds]:-} $RB_CCPU"
+    fi
+    RUN[$k:n]=$RB_N RUN[$k:c]=$RB_C RUN[$k:p50]=$RB_P50 RUN[$k:p99]=$RB_P99
+    [ -n "${RUN[$k:warn]:-}" ] || RUN[$k:warn]=$RB_WARN
+    RUN[$k:other]=${RUN[$k:other]:-0}
+    awk -v o="$other" -v w="${RUN[$k:other]}" 'BEGIN { exit !(o > w) }' && RUN[$k:other]=$other
+    RUN[$k:rps]=$(median_of "${RUN[$k:rounds]:-}")
+    RUN[$k:scpu]=$(median_of "${RUN[$k:scpu_rounds]:-}")
+    RUN[$k:ccpu]=$(median_of "${RUN[$k:ccpu_rounds]:-}")
+}
+
+declare -A RUN   # "<line>:<m|r>:<1|P>:<rps|rounds|n|c|p50|p99|other|warn|err>", "<line>:<m|r>:<cal_*|slow>"
+FIELDS=(rps rounds scpu scpu_rounds ccpu ccpu_rounds n c p50 p99 other warn err)
 T_QUERIES=$(now)
 for i in "${!LABEL[@]}"; do
     read -ra mc <<<"${MCMD[$i]}"
     read -ra rcmd <<<"${RCMD[$i]}"
-    for srv in m r; do
-        reuse=${MREUSE[$i]}
-        if [ "$srv" = m ] && [ -n "$reuse" ]; then
-            for mode in 1 P; do
-                for f in "${FIELDS[@]}"; do RUN[$i:m:$mode:$f]=${RUN[$reuse:m:$mode:$f]}; done
-            done
-            continue
-        fi
-        if [ "$srv" = m ]; then name=meridian port=$MPORT pid=$MPID cmd=("${mc[@]}")
-        else name=redis port=$RPORT pid=$RPID cmd=("${rcmd[@]}"); fi
-        log "${LABEL[$i]}: $name"
-        calibrate "$port" "${cmd[@]}"
+    reuse=${MREUSE[$i]}
+    if [ -n "$reuse" ]; then
         for mode in 1 P; do
-            if [ "$mode" = 1 ]; then p=1 maxn=$REQUESTS; else p=$PIPELINE maxn=$REQUESTS_PIPELINED; fi
-            if [ -n "$CAL_ERR" ]; then
-                RB_RPS="" RB_N="" RB_C="" RB_P50="" RB_P99="" RB_OTHER="" RB_WARN="" RB_ERR=$CAL_ERR
-            else
-                log "  -P $p"
-                bench_mode "$port" "$p" "$maxn" "${cmd[@]}"
+            for f in "${FIELDS[@]}"; do RUN[$i:m:$mode:$f]=${RUN[$reuse:m:$mode:$f]:-}; done
+        done
+    fi
+    for round in $(seq 1 "$ROUNDS"); do
+        for srv in m r; do
+            [ "$srv" = r ] || [ -z "$reuse" ] || continue
+            if [ "$srv" = m ]; then name=meridian port=$MPORT pid=$MPID cmd=("${mc[@]}")
+            else name=redis port=$RPORT pid=$RPID cmd=("${rcmd[@]}"); fi
+            log "${LABEL[$i]}: $name, round $round of $ROUNDS"
+            if [ "$round" = 1 ]; then
+                calibrate "$port" "${cmd[@]}"
+                RUN[$i:$srv:cal_err]=$CAL_ERR RUN[$i:$srv:cal_rps]=$CAL_RPS RUN[$i:$srv:slow]=$SLOW
             fi
-            alive "$pid" || { show_log "$TMP/$name.log"; die "$name died during '${cmd[*]}'"; }
-            [ -z "$RB_ERR" ] || log "    ERROR: $RB_ERR"
-            RUN[$i:$srv:$mode:rps]=$RB_RPS RUN[$i:$srv:$mode:n]=$RB_N RUN[$i:$srv:$mode:c]=$RB_C
-            RUN[$i:$srv:$mode:p50]=$RB_P50 RUN[$i:$srv:$mode:p99]=$RB_P99
-            RUN[$i:$srv:$mode:other]=$RB_OTHER RUN[$i:$srv:$mode:warn]=$RB_WARN
-            RUN[$i:$srv:$mode:err]=$RB_ERR
+            for mode in 1 P; do
+                measure "$i" "$srv" "$round" "$mode" "${cmd[@]}"
+                alive "$pid" || { show_log "$TMP/$name.log"; die "$name died during '${cmd[*]}'"; }
+                keep "$i" "$srv" "$mode"
+            done
         done
     done
 done
@@ -465,6 +524,14 @@ ratio_cell() { # line mode
     [ -z "${RUN[$1:m:$2:err]}${RUN[$1:r:$2:err]}" ] || { printf 'n/a'; return; }
     fdiv "${RUN[$1:m:$2:rps]}" "${RUN[$1:r:$2:rps]}"
 }
+range_cell() { # line mode
+    [ -z "${RUN[$1:m:$2:err]}${RUN[$1:r:$2:err]}" ] || { printf 'n/a'; return; }
+    ratio_range "${RUN[$1:m:$2:rounds]:-}" "${RUN[$1:r:$2:rounds]:-}"
+}
+rounds_cell() { # line srv mode: every round's ops/s
+    awk -v l="${RUN[$1:$2:$3:rounds]:-}" 'BEGIN { n = split(l, a, " ")
+        for (k = 1; k <= n; k++) printf "%s%.0f", (k > 1) ? " / " : "", a[k] }'
+}
 count_cell() { # line
     local m=${RES[$1:m]} r=${RES[$1:r]}
     [ -n "$m" ] || m="ERROR: $(md_escape "${RES[$1:merr]}")"
@@ -473,18 +540,20 @@ count_cell() { # line
 }
 table() { # mode
     local i
-    printf '| Line | Meridian ops/s | Redis ops/s | Meridian / Redis | Requests (M / R) | Results (M / R) |\n'
-    printf '|---|---:|---:|---:|---:|---:|\n'
+    printf '| Line | Meridian ops/s | Redis ops/s | Meridian / Redis | Round by round | Server CPU µs/req (M / R) | Client CPU µs/req (M / R) | Requests (M / R) | Results (M / R) |\n'
+    printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
     for i in "${!LABEL[@]}"; do
-        printf '| %s | %s | %s | %s | %s / %s | %s |\n' "${LABEL[$i]}" \
+        printf '| %s | %s | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s |\n' "${LABEL[$i]}" \
             "$(ops_cell "$i" m "$1")" "$(ops_cell "$i" r "$1")" "$(ratio_cell "$i" "$1")" \
+            "$(range_cell "$i" "$1")" "${RUN[$i:m:$1:scpu]:-–}" "${RUN[$i:r:$1:scpu]:-–}" \
+            "${RUN[$i:m:$1:ccpu]:-–}" "${RUN[$i:r:$1:ccpu]:-–}" \
             "${RUN[$i:m:$1:n]:-–}" "${RUN[$i:r:$1:n]:-–}" "$(count_cell "$i")"
     done
 }
 details_table() {
     local i srv mode name p
-    printf '| Line | Server | -P | Connections | Requests | ops/s | p50 ms | p99 ms | Other CPU %% |\n'
-    printf '|---|---|---:|---:|---:|---:|---:|---:|---:|\n'
+    printf '| Line | Server | -P | Connections | Requests | ops/s (median) | ops/s by round | p50 ms | p99 ms | Other CPU %% |\n'
+    printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
     for i in "${!LABEL[@]}"; do
         for mode in 1 P; do
             if [ "$mode" = 1 ]; then p=1; else p=$PIPELINE; fi
@@ -492,12 +561,13 @@ details_table() {
                 [ "$srv" = r ] || [ -z "${MREUSE[$i]}" ] || continue
                 if [ "$srv" = m ]; then name=Meridian; else name=Redis; fi
                 if [ -n "${RUN[$i:$srv:$mode:err]}" ]; then
-                    printf '| %s | %s | %s | | | ERROR: %s | | | |\n' "${LABEL[$i]}" "$name" "$p" \
+                    printf '| %s | %s | %s | | | ERROR: %s | | | | |\n' "${LABEL[$i]}" "$name" "$p" \
                         "$(md_escape "${RUN[$i:$srv:$mode:err]}")"
                     continue
                 fi
-                printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${LABEL[$i]}" "$name" "$p" \
+                printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "${LABEL[$i]}" "$name" "$p" \
                     "${RUN[$i:$srv:$mode:c]}" "${RUN[$i:$srv:$mode:n]}" "$(ops_cell "$i" "$srv" "$mode")" \
+                    "$(rounds_cell "$i" "$srv" "$mode")" \
                     "${RUN[$i:$srv:$mode:p50]}" "${RUN[$i:$srv:$mode:p99]}" "${RUN[$i:$srv:$mode:other]}"
             done
         done
@@ -546,7 +616,9 @@ REPORT=$(cat <<MD
   command every request. Both servers stay up; one server is driven at a time, line by line.
   Each line and server first gets $CAL_N requests on one connection (calibration). Requests per run are
   then adaptive: about half a second's worth first, re-run with more until a run takes at least
-  $(awk -v t="$RUN_SECONDS" 'BEGIN { print t / 2 }')s or reaches $REQUESTS (-P 1) / $REQUESTS_PIPELINED (-P $PIPELINE) requests; the last run is reported.
+  $(awk -v t="$RUN_SECONDS" 'BEGIN { print t / 2 }')s or reaches $REQUESTS (-P 1) / $REQUESTS_PIPELINED (-P $PIPELINE) requests. That is round 1; every line is
+  then measured $ROUNDS times in all (Meridian, then Redis, per round, with round 1's request counts),
+  and the tables give each server's median ops/s, their ratio, and the range of the per-round ratios.
 - $PIN_NOTE
 - Results: ids returned by one \`redis-cli\` run of the same command on each server, and how many ids both
   returned. Meridian: IDS output (the reply is a cursor and the ids); Redis: member names.
@@ -560,7 +632,10 @@ $(table 1)
 
 $(table P)
 
-Meridian / Redis above 1 means Meridian answered more queries per second.
+Meridian / Redis above 1 means Meridian answered more queries per second. Server and client CPU: the
+server process' and redis-benchmark's CPU time (user + system, from /proc) per request, medians of the
+rounds: on a machine where the client and the server share the CPUs, a run is bound by whichever of
+the two saturates a core, and CPU per request is the steadier measure of what each server costs.
 
 - † One connection (\`-c 1\`): one query took ${SLOW_MS} ms or more in the calibration. With many connections
   redis-benchmark 7.0 misbehaves on such queries: once all requests are sent, its idle connections
