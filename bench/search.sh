@@ -287,12 +287,14 @@ done
 # depth, and after every run the server must answer PING promptly (drain).
 
 HZ=$(getconf CLK_TCK)
-# cpu_sample -> "BUSY OURS" in clock ticks: user+nice+system of the machine,
-# and what the two servers, this shell and its reaped children (redis-benchmark,
-# redis-cli, awk, ...) used. BUSY - OURS is other processes' CPU time.
+# cpu_sample -> "BUSY OURS" in clock ticks: user+nice+system of the machine plus
+# its steal time (what the hypervisor gave other machines while this one wanted
+# to run), and what the two servers, this shell and its reaped children
+# (redis-benchmark, redis-cli, awk, ...) used. BUSY - OURS is other processes'
+# CPU time and steal.
 cpu_sample() {
     local busy ours
-    busy=$(awk '/^cpu / { print $2 + $3 + $4 }' /proc/stat)
+    busy=$(awk '/^cpu / { print $2 + $3 + $4 + $9 }' /proc/stat)
     ours=$(cat "/proc/$MPID/stat" "/proc/$RPID/stat" "/proc/$$/stat" 2>/dev/null |
         awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }')
     printf '%s %s\n' "$busy" "$ours"
@@ -642,8 +644,8 @@ the two saturates a core, and CPU per request is the steadier measure of what ea
   busy-loop and wrap a 32-bit request counter, then send extra requests that the server executes after
   the run. A single-threaded server's throughput on a slow query does not depend on the connection count
   (it would for a multi-threaded one).
-- ‡ Other processes used more than ${OTHER_WARN}% of a core during the run (see "Other CPU %"): the number
-  is disturbed.
+- ‡ Other processes (or the hypervisor, as steal time) used more than ${OTHER_WARN}% of a core during a round
+  (see "Other CPU %"): the number is disturbed.
 - (!) The server did not answer PING within 0.2 s after the run (requests left over); the script waited.
 
 Redis' \`GEOSEARCH ... BYRADIUS $NEARBY_RADIUS_KM km ASC COUNT k\` (k-nearest with a radius that lets COUNT decide)
@@ -655,8 +657,9 @@ the row above.
 ## Runs
 
 Latencies as measured by redis-benchmark (with -P $PIPELINE, per batch). Other CPU %: CPU time of processes
-other than the two servers and this script's own (redis-benchmark, redis-cli, ...) during the run, in %
-of one core (from /proc; the machine has $(nproc) cores).
+other than the two servers and this script's own (redis-benchmark, redis-cli, ...) during the run, plus
+the machine's steal time (CPU its hypervisor gave to others), in % of one core (from /proc; the machine
+has $(nproc) cores); the highest of the rounds.
 
 $(details_table)
 
