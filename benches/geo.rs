@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the geometry predicates a search runs per candidate: a point against a
 //! polygon with a hole, a circle and a rectangle; a polygon and a line against a polygon area;
-//! a circle's containment of a polygon; and the NEARBY bounds (a box's, and a page's 32 points').
+//! a circle's containment of a polygon; a point against a 2000-vertex polygon, edge-indexed
+//! and not; and the NEARBY bounds (a box's, and a page's 32 points').
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use meridian::geo::{
@@ -17,7 +18,7 @@ fn geometry(json: &str) -> Geometry {
 }
 
 fn bench_predicates(c: &mut Criterion) {
-    let zone = Area::Shape(Box::new(geometry(ZONE_WITH_HOLE)));
+    let zone = Area::shape(geometry(ZONE_WITH_HOLE));
     let inside = Geometry::point(33.35, -112.2, None).unwrap();
     let in_hole = Geometry::point(33.5, -112.1, None).unwrap();
     c.bench_function("polygon_with_hole_contains_point", |b| {
@@ -95,5 +96,36 @@ fn bench_predicates(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_predicates);
+/// A wavy ring of `n` vertices (lon, lat) around (0, 40), as GeoJSON coordinates.
+fn wavy_ring(n: usize) -> String {
+    let pts: Vec<String> = (0..=n)
+        .map(|i| {
+            let t = std::f64::consts::TAU * (i % n) as f64 / n as f64;
+            let r = 25.0 + 5.0 * (7.0 * t).sin() + 2.0 * (31.0 * t).cos();
+            format!("[{:.6},{:.6}]", r * t.cos(), 40.0 + 0.8 * r * t.sin())
+        })
+        .collect();
+    format!("[{}]", pts.join(","))
+}
+
+fn bench_large_polygon(c: &mut Criterion) {
+    let polygon = format!(
+        r#"{{"type":"Polygon","coordinates":[{}]}}"#,
+        wavy_ring(2000)
+    );
+    let collection = format!(r#"{{"type":"GeometryCollection","geometries":[{polygon}]}}"#);
+    let points: Vec<Geometry> = (0..64)
+        .map(|i| Geometry::point(30.0 + i as f64 * 0.3, -20.0 + i as f64 * 0.6, None).unwrap())
+        .collect();
+    // The edge index (a Polygon of 64 edges or more), and geo's pass over every edge (the
+    // same polygon in a collection, which is not indexed).
+    for (name, json) in [("indexed", &polygon), ("unindexed", &collection)] {
+        let area = Area::shape(geometry(json));
+        c.bench_function(&format!("polygon_2000_contains_64_points_{name}"), |b| {
+            b.iter(|| black_box(points.iter().filter(|p| area.contains(p)).count()))
+        });
+    }
+}
+
+criterion_group!(benches, bench_predicates, bench_large_polygon);
 criterion_main!(benches);

@@ -93,7 +93,7 @@ pub(super) fn parse_area(db: &Db, word: &str, a: &mut Args, now_ms: i64) -> CmdR
             let v = [a.next_f64()?, a.next_f64()?, a.next_f64()?, a.next_f64()?];
             match Geometry::bounds(v[0], v[1], v[2], v[3])? {
                 Geometry::Bounds(r) => Area::Rect(r),
-                other => Area::Shape(Box::new(other)),
+                other => Area::shape(other),
             }
         }
         "OBJECT" => area_of(Geometry::from_geojson(a.next_str()?)?),
@@ -130,7 +130,7 @@ fn area_of(g: Geometry) -> Area {
             Area::Point { lat, lon }
         }
         Geometry::Bounds(r) => Area::Rect(r),
-        other => Area::Shape(Box::new(other)),
+        other => Area::shape(other),
     }
 }
 

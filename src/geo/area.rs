@@ -9,10 +9,12 @@
 
 use std::borrow::Cow;
 use std::f64::consts::{FRAC_PI_2, PI};
+use std::sync::Arc;
 
 use geo::{Covers, Intersects};
 
 use super::cap::Cap;
+use super::locate::PointLocator;
 use super::{
     geohash_bounds, haversine_meters, shapes, tile, GeoError, Geometry, Rect, EARTH_RADIUS_METERS,
 };
@@ -26,8 +28,9 @@ pub enum Area {
     Circle { lat: f64, lon: f64, meters: f64 },
     /// `BOUNDS`, `TILE`, `QUADKEY`, `HASH`.
     Rect(Rect),
-    /// `OBJECT geojson`, `GET key id`, `SECTOR` (as a polygon), a buffered shape.
-    Shape(Box<Geometry>),
+    /// `OBJECT geojson`, `GET key id`, `SECTOR` (as a polygon), a buffered shape; with the
+    /// edge index of a large polygonal one ([`Area::shape`]).
+    Shape(Box<Geometry>, Option<Arc<PointLocator>>),
 }
 
 /// An area reduced to what its predicates need (a point or rectangle held as a shape is
@@ -36,10 +39,19 @@ enum View<'a> {
     Point(f64, f64),
     Cap(Cap),
     Rect(Rect),
-    Shape(&'a geo::Geometry<f64>, Rect),
+    Shape(&'a geo::Geometry<f64>, Rect, Option<&'a PointLocator>),
 }
 
 impl Area {
+    /// A shape area, indexing its edges when it is a polygon with many of them.
+    pub fn shape(g: Geometry) -> Area {
+        let locator = match &g {
+            Geometry::Object(o) => PointLocator::new(&o.shape).map(Arc::new),
+            _ => None,
+        };
+        Area::Shape(Box::new(g), locator)
+    }
+
     /// `TILE x y z`: the web-mercator (XYZ) tile; `invalid argument '<value>'` for a zoom over
     /// 30 or a column/row outside `0..2^z`.
     pub fn tile(x: u64, y: u64, z: u64) -> Result<Area, GeoError> {
@@ -68,7 +80,7 @@ impl Area {
         bearing2: f64,
     ) -> Result<Area, GeoError> {
         let g = shapes::sector(lat, lon, meters, bearing1, bearing2)?;
-        Ok(Area::Shape(Box::new(g)))
+        Ok(Area::shape(g))
     }
 
     /// `BUFFER meters`: the area grown by `meters` (unchanged for zero, negative or NaN).
@@ -90,7 +102,7 @@ impl Area {
                 meters: c.meters + meters,
             },
             View::Rect(r) => Area::Rect(buffer_rect(&r, meters)),
-            View::Shape(s, bbox) => Area::Shape(Box::new(shapes::buffered(s, &bbox, meters))),
+            View::Shape(s, bbox, _) => Area::shape(shapes::buffered(s, &bbox, meters)),
         }
     }
 
@@ -102,7 +114,7 @@ impl Area {
             View::Point(lat, lon) => Rect::point(lat, lon),
             View::Cap(c) => c.bbox(),
             View::Rect(r) => r,
-            View::Shape(_, bbox) => bbox,
+            View::Shape(_, bbox, _) => bbox,
         }
     }
 
@@ -128,8 +140,16 @@ impl Area {
                         && (r.contains_rect(&o.bbox) || rect_shape(&r).intersects(&o.shape))
                 }
             },
-            View::Shape(s, bbox) => {
-                bbox.intersects(&g.bbox()) && s.intersects(&*predicate_shape(g))
+            View::Shape(s, bbox, locator) => {
+                if !bbox.intersects(&g.bbox()) {
+                    return false;
+                }
+                match (g, locator) {
+                    (Geometry::Point { lat, lon } | Geometry::PointZ { lat, lon, .. }, Some(l)) => {
+                        l.covers(*lon, *lat)
+                    }
+                    _ => s.intersects(&*predicate_shape(g)),
+                }
             }
         }
     }
@@ -144,13 +164,16 @@ impl Area {
             View::Point(lat, lon) => g.bbox() == Rect::point(lat, lon),
             View::Cap(c) => c.contains(g),
             View::Rect(r) => r.contains_rect(&g.bbox()),
-            View::Shape(s, bbox) => {
+            View::Shape(s, bbox, locator) => {
                 if !bbox.contains_rect(&g.bbox()) {
                     return false;
                 }
                 match g {
                     Geometry::Point { lat, lon } | Geometry::PointZ { lat, lon, .. } => {
-                        s.intersects(&geo::Point::new(*lon, *lat))
+                        match locator {
+                            Some(l) => l.covers(*lon, *lat),
+                            None => s.intersects(&geo::Point::new(*lon, *lat)),
+                        }
                     }
                     _ => covers_away_from_boundary(s, &g.bbox())
                         .unwrap_or_else(|| covers_parts(s, &predicate_shape(g))),
@@ -168,7 +191,7 @@ impl Area {
                 lon: *lon,
             },
             Area::Rect(r) => Geometry::Bounds(*r),
-            Area::Shape(g) => (**g).clone(),
+            Area::Shape(g, _) => (**g).clone(),
             Area::Circle { lat, lon, meters } => {
                 const STEPS: usize = 64;
                 let mut json = String::from(r#"{"type":"Polygon","coordinates":[["#);
@@ -203,14 +226,14 @@ impl Area {
                 meters: *meters,
             }),
             Area::Rect(r) => View::Rect(*r),
-            Area::Shape(g) => match &**g {
+            Area::Shape(g, locator) => match &**g {
                 Geometry::Point { lat, lon } | Geometry::PointZ { lat, lon, .. } => {
                     View::Point(*lat, *lon)
                 }
                 Geometry::Bounds(r) => View::Rect(*r),
                 Geometry::Object(o) => match &o.shape {
                     geo::Geometry::Point(p) => View::Point(p.y(), p.x()),
-                    s => View::Shape(s, o.bbox),
+                    s => View::Shape(s, o.bbox, locator.as_deref()),
                 },
             },
         }

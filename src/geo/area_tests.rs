@@ -27,7 +27,7 @@ fn json(text: &str) -> Geometry {
 }
 
 fn shape(text: &str) -> Area {
-    Area::Shape(Box::new(json(text)))
+    Area::shape(json(text))
 }
 
 /// The rings of a rectangular polygon `[lon0, lon1] x [lat0, lat1]` as GeoJSON coordinates.
@@ -236,7 +236,7 @@ fn shape_area_collections() {
     assert_eq!(both(&m, &bounds(0.5, 0.5, 5.5, 5.5)), (true, false));
     assert_eq!(m.bbox(), rect(0.0, 0.0, 6.0, 6.0));
     // A rectangle held as a shape behaves as a rect area.
-    let r = Area::Shape(Box::new(bounds(0.0, 0.0, 1.0, 1.0)));
+    let r = Area::shape(bounds(0.0, 0.0, 1.0, 1.0));
     assert_eq!(both(&r, &pt(1.0, 1.0)), (true, true));
 }
 
@@ -383,7 +383,7 @@ fn buffers() {
     assert!(!s.intersects(&pt(lat, lon)));
     assert!(s.contains(&json(&square(50.0, 10.0, 50.1, 10.1))));
     // A point held as a shape becomes a circle.
-    let g = Area::Shape(Box::new(pt(3.0, 4.0))).with_buffer(10.0);
+    let g = Area::shape(pt(3.0, 4.0)).with_buffer(10.0);
     assert!(
         matches!(g, Area::Circle { lat, lon, meters } if (lat, lon, meters) == (3.0, 4.0, 10.0))
     );

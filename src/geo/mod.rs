@@ -12,6 +12,7 @@ mod clip;
 mod coords;
 mod hash;
 mod json;
+mod locate;
 mod rawjson;
 mod shapes;
 mod tile;
