@@ -14,7 +14,7 @@ use std::sync::Arc;
 use geo::{Covers, Intersects};
 
 use super::cap::Cap;
-use super::locate::PointLocator;
+use super::locate::LazyLocator;
 use super::{
     geohash_bounds, haversine_meters, shapes, tile, GeoError, Geometry, Rect, EARTH_RADIUS_METERS,
 };
@@ -30,7 +30,7 @@ pub enum Area {
     Rect(Rect),
     /// `OBJECT geojson`, `GET key id`, `SECTOR` (as a polygon), a buffered shape; with the
     /// edge index of a large polygonal one ([`Area::shape`]).
-    Shape(Box<Geometry>, Option<Arc<PointLocator>>),
+    Shape(Box<Geometry>, Option<Arc<LazyLocator>>),
 }
 
 /// An area reduced to what its predicates need (a point or rectangle held as a shape is
@@ -39,14 +39,15 @@ enum View<'a> {
     Point(f64, f64),
     Cap(Cap),
     Rect(Rect),
-    Shape(&'a geo::Geometry<f64>, Rect, Option<&'a PointLocator>),
+    Shape(&'a geo::Geometry<f64>, Rect, Option<&'a LazyLocator>),
 }
 
 impl Area {
-    /// A shape area, indexing its edges when it is a polygon with many of them.
+    /// A shape area; a polygon with many edges gets their index once a search has tested
+    /// enough points against it (`super::locate`).
     pub fn shape(g: Geometry) -> Area {
         let locator = match &g {
-            Geometry::Object(o) => PointLocator::new(&o.shape).map(Arc::new),
+            Geometry::Object(o) => LazyLocator::new(&o.shape).map(Arc::new),
             _ => None,
         };
         Area::Shape(Box::new(g), locator)
@@ -144,9 +145,9 @@ impl Area {
                 if !bbox.intersects(&g.bbox()) {
                     return false;
                 }
-                match (g, locator) {
-                    (Geometry::Point { lat, lon } | Geometry::PointZ { lat, lon, .. }, Some(l)) => {
-                        l.covers(*lon, *lat)
+                match g {
+                    Geometry::Point { lat, lon } | Geometry::PointZ { lat, lon, .. } => {
+                        shape_covers_point(s, locator, *lat, *lon)
                     }
                     _ => s.intersects(&*predicate_shape(g)),
                 }
@@ -170,10 +171,7 @@ impl Area {
                 }
                 match g {
                     Geometry::Point { lat, lon } | Geometry::PointZ { lat, lon, .. } => {
-                        match locator {
-                            Some(l) => l.covers(*lon, *lat),
-                            None => s.intersects(&geo::Point::new(*lon, *lat)),
-                        }
+                        shape_covers_point(s, locator, *lat, *lon)
                     }
                     _ => covers_away_from_boundary(s, &g.bbox())
                         .unwrap_or_else(|| covers_parts(s, &predicate_shape(g))),
@@ -237,6 +235,20 @@ impl Area {
                 },
             },
         }
+    }
+}
+
+/// Whether a point is in a shape or on its boundary: by the shape's edge index once it has
+/// one ([`LazyLocator`]), else edge by edge.
+fn shape_covers_point(
+    s: &geo::Geometry<f64>,
+    locator: Option<&LazyLocator>,
+    lat: f64,
+    lon: f64,
+) -> bool {
+    match locator.and_then(|l| l.get(s)) {
+        Some(index) => index.covers(lon, lat),
+        None => s.intersects(&geo::Point::new(lon, lat)),
     }
 }
 

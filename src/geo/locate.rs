@@ -8,7 +8,12 @@
 //! area's (multi)polygons: true inside or on the boundary of a polygon's exterior ring and
 //! not strictly inside one of its holes, with `geo`'s robust orientation test, ring by ring
 //! (so overlapping members or holes give `geo`'s answer too). Planar in lon/lat, as the
-//! other shape predicates. Owns its edges; pure.
+//! other shape predicates. [`LazyLocator`] builds the index only once a search has tested
+//! [`BUILD_AFTER`] points against the area, so a TEST, or a search with few candidates,
+//! does not pay for it. Owns its edges; pure.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 use geo::kernels::RobustKernel;
 use geo::{Coord, Kernel, Orientation};
@@ -16,6 +21,61 @@ use rstar::{RTree, RTreeObject, AABB};
 
 /// Areas with fewer edges than this are tested edge by edge (`geo`): the index does not pay.
 pub const MIN_EDGES: usize = 64;
+
+/// Point tests answered edge by edge before the index is built: building costs about as
+/// much as this many such tests of a large polygon (n log n against n).
+pub const BUILD_AFTER: u32 = 16;
+
+/// The edge index of an area, built on its [`BUILD_AFTER`]-th point test.
+pub struct LazyLocator {
+    tests: AtomicU32,
+    built: OnceLock<PointLocator>,
+}
+
+impl std::fmt::Debug for LazyLocator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyLocator")
+            .field("built", &self.built.get())
+            .finish()
+    }
+}
+
+impl LazyLocator {
+    /// For a Polygon or MultiPolygon of at least [`MIN_EDGES`] edges; None otherwise.
+    pub fn new(g: &geo::Geometry<f64>) -> Option<LazyLocator> {
+        polygons(g).map(|_| LazyLocator {
+            tests: AtomicU32::new(0),
+            built: OnceLock::new(),
+        })
+    }
+
+    /// The index of `g` (the geometry this was made for), once enough points were tested.
+    pub fn get(&self, g: &geo::Geometry<f64>) -> Option<&PointLocator> {
+        if let Some(l) = self.built.get() {
+            return Some(l);
+        }
+        if self.tests.fetch_add(1, Ordering::Relaxed) < BUILD_AFTER {
+            return None;
+        }
+        let polygons = polygons(g)?;
+        Some(self.built.get_or_init(|| PointLocator::build(&polygons)))
+    }
+}
+
+/// The members of a Polygon or MultiPolygon of at least [`MIN_EDGES`] edges.
+fn polygons(g: &geo::Geometry<f64>) -> Option<Vec<&geo::Polygon<f64>>> {
+    let polygons: Vec<&geo::Polygon<f64>> = match g {
+        geo::Geometry::Polygon(p) => vec![p],
+        geo::Geometry::MultiPolygon(m) => m.iter().collect(),
+        _ => return None,
+    };
+    let ring_len = |r: &geo::LineString<f64>| r.0.len();
+    let count: usize = polygons
+        .iter()
+        .map(|p| ring_len(p.exterior()) + p.interiors().iter().map(ring_len).sum::<usize>())
+        .sum();
+    (count >= MIN_EDGES).then_some(polygons)
+}
 
 /// An edge of one ring of the area.
 struct Edge {
@@ -61,19 +121,11 @@ impl PointLocator {
     /// The index of a Polygon or MultiPolygon with at least [`MIN_EDGES`] edges; None for
     /// other geometries (lines, points, collections) and small polygons.
     pub fn new(g: &geo::Geometry<f64>) -> Option<PointLocator> {
-        let polygons: Vec<&geo::Polygon<f64>> = match g {
-            geo::Geometry::Polygon(p) => vec![p],
-            geo::Geometry::MultiPolygon(m) => m.iter().collect(),
-            _ => return None,
-        };
-        let count: usize = polygons
-            .iter()
-            .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
-            .sum();
-        if count < MIN_EDGES {
-            return None;
-        }
-        let (mut edges, mut rings) = (Vec::with_capacity(count), Vec::new());
+        polygons(g).map(|p| PointLocator::build(&p))
+    }
+
+    fn build(polygons: &[&geo::Polygon<f64>]) -> PointLocator {
+        let (mut edges, mut rings) = (Vec::new(), Vec::new());
         let mut max_x = f64::NEG_INFINITY;
         for (i, p) in polygons.iter().enumerate() {
             let all = std::iter::once((p.exterior(), false))
@@ -94,12 +146,12 @@ impl PointLocator {
                 }
             }
         }
-        Some(PointLocator {
+        PointLocator {
             edges: RTree::bulk_load(edges),
             rings,
             polygons: polygons.len(),
             max_x,
-        })
+        }
     }
 
     /// Whether the point (x = longitude, y = latitude) is in the area or on its boundary.
@@ -191,6 +243,18 @@ mod tests {
         assert!(PointLocator::new(&line).is_none());
         let big = geo::Geometry::Polygon(polygon_with_hole(&[5.0; 100], 1.0));
         assert!(PointLocator::new(&big).is_some());
+    }
+
+    #[test]
+    fn the_lazy_index_is_built_on_the_sixteenth_test() {
+        let g = geo::Geometry::Polygon(polygon_with_hole(&[5.0; 100], 1.0));
+        let lazy = LazyLocator::new(&g).unwrap();
+        for _ in 0..BUILD_AFTER {
+            assert!(lazy.get(&g).is_none());
+        }
+        assert!(lazy.get(&g).unwrap().covers(3.0, 0.0));
+        let small = geo::Geometry::Polygon(polygon_with_hole(&[5.0; 10], 1.0));
+        assert!(LazyLocator::new(&small).is_none());
     }
 
     #[test]
