@@ -254,15 +254,6 @@ fn bad_areas_and_options_get_clear_errors() {
     );
 }
 
-fn info_stat(c: &mut WireConn, name: &str) -> String {
-    let text = c.cmd(&["INFO", "stats"]);
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("INFO stats has no {name}: {text}"))
-        .trim()
-        .to_string()
-}
-
 #[test]
 fn searches_past_the_reply_limit_are_streamed_and_other_replies_refused() {
     let s = TestServer::start();
@@ -289,15 +280,15 @@ fn searches_past_the_reply_limit_are_streamed_and_other_replies_refused() {
     assert!(within.starts_with("*2\r\n:0\r\n*3000\r\n"), "{within:.100}");
     let nearby = c.cmd(&["NEARBY", "big", "LIMIT", "100000", "POINT", "10", "20"]);
     assert!(nearby.starts_with("*2\r\n:0\r\n*3000\r\n"), "{nearby:.100}");
-    assert_eq!(info_stat(&mut c, "oversize_replies"), "0");
-    assert_eq!(info_stat(&mut c, "streamed_replies"), "3");
+    assert_eq!(c.info_stat("oversize_replies"), 0);
+    assert_eq!(c.info_stat("streamed_replies"), 3);
     // Any other reply past the limit is replaced by an error (connections read the limit
     // when they open).
     let too_big =
         "-ERR reply exceeds client-output-buffer-limit (20000 bytes); use LIMIT or CURSOR\r\n";
     let get = s.wire().cmd(&["GET", "big", "s"]);
     assert!(get == too_big, "{get:.100}");
-    assert_eq!(info_stat(&mut c, "oversize_replies"), "1");
+    assert_eq!(c.info_stat("oversize_replies"), 1);
     // COUNT holds no items, and a page that fits is answered as usual.
     assert_eq!(
         c.cmd(&["SCAN", "big", "LIMIT", "100000", "COUNT"]),
@@ -307,5 +298,5 @@ fn searches_past_the_reply_limit_are_streamed_and_other_replies_refused() {
         c.cmd(&["SCAN", "big", "LIMIT", "2", "IDS"]),
         "*2\r\n:2\r\n*2\r\n$5\r\np0000\r\n$5\r\np0001\r\n"
     );
-    assert_eq!(info_stat(&mut c, "streamed_replies"), "3");
+    assert_eq!(c.info_stat("streamed_replies"), 3);
 }
