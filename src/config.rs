@@ -101,6 +101,12 @@ pub struct Config {
     /// The idle CPU (per mille of one CPU, the whole machine) below which connections stay
     /// packed on as few loops as possible (startup only).
     pub loop_spare_cpu_permille: u64,
+    /// How long a busy connection loop keeps polling its sockets after a batch before it
+    /// sleeps, in microseconds; 0 = never (startup only; `net::spin`).
+    pub loop_spin_us: u64,
+    /// A loop spins only while its work is at least this share of a CPU (per mille), and
+    /// only on CPU the machine has idle (startup only).
+    pub loop_spin_busy_permille: u64,
     /// VM instructions one WHEREEVAL call may run before the search fails (`script`).
     pub script_max_instructions: u64,
     /// Bytes one Lua state may allocate.
@@ -148,6 +154,8 @@ impl Default for Config {
             threads: 0,
             loop_saturated_permille: 900,
             loop_spare_cpu_permille: 400,
+            loop_spin_us: 50,
+            loop_spin_busy_permille: 500,
             script_max_instructions: 1_000_000,
             script_max_memory_bytes: 64 * 1024 * 1024,
             script_cache_max: 500,
@@ -161,6 +169,9 @@ impl Default for Config {
 /// The least `script-max-memory-bytes` may be: a Lua state with its libraries needs about
 /// 30 KiB before running anything.
 const SCRIPT_MIN_MEMORY: u64 = 256 * 1024;
+
+/// The longest `loop-spin-us`: a spin is meant to fill gaps between requests, not idle time.
+pub const MAX_SPIN_US: u64 = 10_000;
 
 /// The most connection loops `threads` may ask for.
 const MAX_THREADS: u64 = 1024;
@@ -197,6 +208,8 @@ pub const CONFIG_NAMES: &[&str] = &[
     "threads",
     "loop-saturated-permille",
     "loop-spare-cpu-permille",
+    "loop-spin-us",
+    "loop-spin-busy-permille",
     "script-max-instructions",
     "script-max-memory-bytes",
     "script-cache-max",
@@ -292,6 +305,8 @@ impl Config {
             "threads" => self.threads.to_string(),
             "loop-saturated-permille" => self.loop_saturated_permille.to_string(),
             "loop-spare-cpu-permille" => self.loop_spare_cpu_permille.to_string(),
+            "loop-spin-us" => self.loop_spin_us.to_string(),
+            "loop-spin-busy-permille" => self.loop_spin_busy_permille.to_string(),
             "script-max-instructions" => self.script_max_instructions.to_string(),
             "script-max-memory-bytes" => self.script_max_memory_bytes.to_string(),
             "script-cache-max" => self.script_cache_max.to_string(),
@@ -352,6 +367,15 @@ impl Config {
             }
             "loop-spare-cpu-permille" => {
                 self.loop_spare_cpu_permille = value.parse().map_err(|_| bad())?
+            }
+            "loop-spin-us" => {
+                self.loop_spin_us = value.parse().map_err(|_| bad())?;
+                if self.loop_spin_us > MAX_SPIN_US {
+                    return Err(bad());
+                }
+            }
+            "loop-spin-busy-permille" => {
+                self.loop_spin_busy_permille = value.parse().map_err(|_| bad())?
             }
             "script-max-instructions" => self.script_max_instructions = size()?.max(1000),
             "script-max-memory-bytes" => {

@@ -1,5 +1,6 @@
 //! Connection loops (`net::loops`): a connection that moves from one loop to another between
-//! two batches loses, repeats and reorders no reply, and the client counts follow it.
+//! two batches loses, repeats and reorders no reply, and the client counts follow it; a loop
+//! busy-polls (`net::spin`) only when it is busy enough, never under a light load.
 
 mod common;
 
@@ -126,4 +127,75 @@ fn a_quiet_server_keeps_its_connections_on_the_first_loop() {
     }
     assert_eq!(info_field(&mut admin, "loop_clients"), "4,0");
     assert_eq!(info_num(&mut admin, "connections_moved"), 0);
+}
+
+/// One request at a time on one connection until `stop`.
+fn ping_pong(port: u16, stop: Arc<AtomicBool>) {
+    let mut c = RespClient::try_connect(port).expect("connect");
+    while !stop.load(Ordering::Relaxed) {
+        assert_eq!(c.cmd(&["PING"]).unwrap(), Resp::Simple("PONG".into()));
+    }
+}
+
+fn spin_sum(c: &mut RespClient) -> u64 {
+    info_sum(c, "loop_spin_permille")
+}
+
+#[test]
+fn a_light_load_never_spins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = TestServer::spawn_env(tmp.path(), &[], &[("MERIDIAN_THREADS", "2")]);
+    s.wait_ready();
+    let mut admin = RespClient::try_connect(s.port).unwrap();
+    let spin_us = admin.cmd(&["CONFIG", "GET", "loop-spin-us"]).unwrap();
+    assert_eq!(
+        spin_us,
+        Resp::Array(vec![Resp::bulk("loop-spin-us"), Resp::bulk("50")])
+    );
+    // One connection, one request at a time: its loop works well under the default
+    // `loop-spin-busy-permille` (500), so over a second of ticks it never spins.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let (port, stop) = (s.port, stop.clone());
+        std::thread::spawn(move || ping_pong(port, stop))
+    };
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(
+            spin_sum(&mut admin),
+            0,
+            "{}",
+            info_field(&mut admin, "loop_cpu_permille")
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    load.join().unwrap();
+}
+
+#[test]
+fn a_loop_busy_enough_spins_through_its_gaps() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Any work counts as busy enough, so the same light load spins while the machine has
+    // idle CPU for it (others tests may take it for a while: hence the long deadline).
+    let envs = [
+        ("MERIDIAN_THREADS", "2"),
+        ("MERIDIAN_LOOP_SPIN_BUSY_PERMILLE", "0"),
+    ];
+    let s = TestServer::spawn_env(tmp.path(), &[], &envs);
+    s.wait_ready();
+    let mut admin = RespClient::try_connect(s.port).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let (port, stop) = (s.port, stop.clone());
+        std::thread::spawn(move || ping_pong(port, stop))
+    };
+    wait_until(Duration::from_secs(60), "a loop to spin", || {
+        (spin_sum(&mut admin) > 0).then_some(())
+    });
+    stop.store(true, Ordering::Relaxed);
+    load.join().unwrap();
+    // With no requests a spin ends after 50 µs: within a tick window the share is back to 0.
+    wait_until(Duration::from_secs(10), "the spin to stop", || {
+        (spin_sum(&mut admin) == 0).then_some(())
+    });
 }

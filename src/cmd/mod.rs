@@ -104,6 +104,7 @@ pub struct ServerInfo {
     pub connections_moved: u64,
     pub loop_clients: Vec<u64>,
     pub loop_cpu_permille: Vec<u64>,
+    pub loop_spin_permille: Vec<u64>,
     /// CPU to spare, per mille of one CPU (sampled with several loops): the machine's idle
     /// time, capped by the cgroup's CPU limit.
     pub machine_idle_permille: u64,

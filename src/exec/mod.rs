@@ -124,7 +124,10 @@ pub struct Counters {
 #[derive(Debug, Default)]
 pub struct LoopLoad {
     pub clients: AtomicU64,
+    /// The loop's work: its thread's CPU minus the time it spun.
     pub cpu_permille: AtomicU64,
+    /// The share of a CPU the loop spent polling with nothing to do (`net::spin`).
+    pub spin_permille: AtomicU64,
 }
 
 /// Bytes rendered per read-lock hold of a streamed search at most (and less when
@@ -527,6 +530,7 @@ impl Host for Server {
             connections_moved: self.counters.connections_moved.load(Ordering::Relaxed),
             loop_clients: self.loop_loads(|l| &l.clients),
             loop_cpu_permille: self.loop_loads(|l| &l.cpu_permille),
+            loop_spin_permille: self.loop_loads(|l| &l.spin_permille),
             machine_idle_permille: self.counters.machine_idle_permille.load(Ordering::Relaxed),
             cpu_limit_permille: self.counters.cpu_limit_permille.load(Ordering::Relaxed),
             timeouts: self.counters.timeouts.load(Ordering::Relaxed),

@@ -92,6 +92,10 @@ pub struct Loops {
     /// of a CPU idle, per mille (`loop-spare-cpu-permille`): with no CPU to spare, a second
     /// loop only adds wake-ups (clients on the same host are what keeps the CPUs busy).
     spare_cpu: u64,
+    /// How long a loop polls after a batch before it sleeps (`loop-spin-us`; 0: never).
+    spin_for: Duration,
+    /// The least work (per mille of a CPU) of a loop that spins (`loop-spin-busy-permille`).
+    spin_busy: u64,
     server: Arc<Server>,
 }
 
@@ -119,13 +123,15 @@ impl Loops {
             moves,
             saturated: cfg.loop_saturated_permille,
             spare_cpu: cfg.loop_spare_cpu_permille,
+            spin_for: Duration::from_micros(cfg.loop_spin_us),
+            spin_busy: cfg.loop_spin_busy_permille,
             server,
         });
         let source = CpuSource::detect();
         let limit = source.limit().map_or(0, |l| (l.cpus * 1000.0) as u64);
         let counters = &loops.server.counters;
         counters.cpu_limit_permille.store(limit, Ordering::Relaxed);
-        if n > 1 {
+        if n > 1 || !loops.spin_for.is_zero() {
             // On the caller's runtime: a loop's own tick may be late when it is saturated.
             tokio::spawn(loops.clone().sample_machine(source));
         }
@@ -181,6 +187,9 @@ impl Loops {
     /// One loop: starts the connections it is handed, and its tick.
     async fn run(self: Arc<Self>, at: usize, mut inbox: mpsc::Receiver<Arrival>) {
         tokio::spawn(self.clone().tick(at));
+        if !self.spin_for.is_zero() {
+            tokio::spawn(super::spin::run(self.spin_for));
+        }
         while let Some(arrival) = inbox.recv().await {
             match arrival {
                 Arrival::New {
@@ -201,40 +210,62 @@ impl Loops {
         }
     }
 
-    /// Every [`TICK`]: publishes the share of a CPU this loop's thread used over the last
-    /// [`WINDOW`] ticks, and once a window has passed since the last plan, plans moves.
+    /// Every [`TICK`]: publishes the share of a CPU this loop's thread worked (and spun) over
+    /// the last [`WINDOW`] ticks, lets it spin or not (`super::spin`), and once a window has
+    /// passed since the last plan, plans moves.
     async fn tick(self: Arc<Self>, at: usize) {
         let mut every = tokio::time::interval(TICK);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut window = std::collections::VecDeque::with_capacity(WINDOW + 1);
-        window.push_back((thread_cpu_ns(), Instant::now()));
+        let mut spun = 0;
+        window.push_back((thread_cpu_ns(), spun, Instant::now()));
         // Ticks in a row that found this loop saturated with a CPU to spare.
         let mut pressed = 0;
         loop {
             every.tick().await;
-            window.push_back((thread_cpu_ns(), Instant::now()));
-            let (cpu0, t0) = window[0];
-            let (cpu, t) = window[window.len() - 1];
+            spun += super::spin::take_spun_ns();
+            window.push_back((thread_cpu_ns(), spun, Instant::now()));
+            let (cpu0, spun0, t0) = window[0];
+            let (cpu, _, t) = window[window.len() - 1];
             let wall = t.duration_since(t0).as_nanos().max(1) as u64;
-            let permille = (cpu.saturating_sub(cpu0) * 1000 / wall).min(1000);
-            self.load(at)
-                .cpu_permille
-                .store(permille, Ordering::Relaxed);
+            let spin = ((spun - spun0) * 1000 / wall).min(1000);
+            let work = (cpu.saturating_sub(cpu0) * 1000 / wall).min(1000);
+            let work = work.saturating_sub(spin);
+            let load = self.load(at);
+            load.cpu_permille.store(work, Ordering::Relaxed);
+            load.spin_permille.store(spin, Ordering::Relaxed);
+            super::spin::allow(self.may_spin(work));
             if window.len() <= WINDOW {
                 continue;
             }
             window.pop_front();
-            pressed = if permille >= self.saturated && self.spare_cpu() {
+            pressed = if work >= self.saturated && self.spare_cpu() {
                 pressed + 1
             } else {
                 0
             };
-            if self.plan(at, permille, pressed >= PRESSED_TICKS) {
+            if self.plan(at, work, pressed >= PRESSED_TICKS) {
                 // The next plan sees only what the loop did after these moves.
                 window.drain(..window.len() - 1);
                 pressed = 0;
             }
         }
+    }
+
+    /// Whether a loop that worked `work` per mille of a CPU may spin through its gaps now
+    /// ([`super::spin::allowed`], from the machine's idle CPU and what all loops spun).
+    fn may_spin(&self, work: u64) -> bool {
+        let idle = self
+            .server
+            .counters
+            .machine_idle_permille
+            .load(Ordering::Relaxed);
+        let loads = self.server.counters.loops.get().map_or(&[][..], |l| &l[..]);
+        let spun = loads
+            .iter()
+            .map(|l| l.spin_permille.load(Ordering::Relaxed));
+        let busy = (!self.spin_for.is_zero()).then_some(self.spin_busy);
+        super::spin::allowed(busy, work, idle + spun.sum::<u64>())
     }
 
     /// Every [`MACHINE_SAMPLE`]: the CPU left unused over the last sample, on the machine

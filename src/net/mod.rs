@@ -8,6 +8,7 @@ pub mod cpu;
 pub mod http;
 pub mod loops;
 pub mod resp;
+pub mod spin;
 pub mod spool;
 pub mod stream;
 
