@@ -132,6 +132,11 @@ fi
 M_RSS=$(rss_kb "$MPID")
 R_RSS=$(rss_kb "$RPID")
 M_THREADS=$(find "/proc/$MPID/task" -mindepth 1 -maxdepth 1 | wc -l)
+# The connection-loop settings (environment overrides included), for the report.
+M_LOOPS=""
+for key in threads loop-spin-us loop-spin-busy-permille; do
+    M_LOOPS+="$key $(rcli "$MPORT" CONFIG GET "$key" | tr -d '\r' | sed -n 2p), "
+done
 
 # ---------------------------------------------------------------------------
 # 3. the query centre and the lines
@@ -609,7 +614,7 @@ REPORT=$(cat <<MD
 - Points: $N (seed $SEED), \`bench/gen_resp.py\`: uniform in lat (±85) and lon (±180) degrees, so
   points per km² grow as 1/cos(lat): $(awk -v l="$LAT" 'BEGIN { printf "%.1f", 1 / cos(l * atan2(0, -1) / 180) }')× the equator's density at the query centre$LAT_NOTE
 - Machine: ${CPU:-unknown CPU}, $(nproc) cores, $(uname -sr)
-- Meridian: $REV, \`$(basename "$MERIDIAN_BIN") ${MERIDIAN_ARGS[*]}\` (default flags: AOF on), $M_THREADS threads;
+- Meridian: $REV, \`$(basename "$MERIDIAN_BIN") ${MERIDIAN_ARGS[*]}\` (default flags: AOF on), $M_THREADS threads; ${M_LOOPS%, };
   loaded in ${M_LOAD_S}s, RSS $(mib "$M_RSS") MiB; data check: $M_CHECK
 - Redis: $(redis-server --version | awk '{ print $3 }' | sed 's/^v=//'), \`--save '' --appendonly no\`;
   loaded in ${R_LOAD_S}s, RSS $(mib "$R_RSS") MiB; ZCARD $KEY = $N

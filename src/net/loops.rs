@@ -217,24 +217,25 @@ impl Loops {
         let mut every = tokio::time::interval(TICK);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut window = std::collections::VecDeque::with_capacity(WINDOW + 1);
-        let mut spun = 0;
-        window.push_back((thread_cpu_ns(), spun, Instant::now()));
+        let mut totals = super::spin::Totals::default();
+        window.push_back((thread_cpu_ns(), totals, Instant::now()));
         // Ticks in a row that found this loop saturated with a CPU to spare.
         let mut pressed = 0;
         loop {
             every.tick().await;
-            spun += super::spin::take_spun_ns();
-            window.push_back((thread_cpu_ns(), spun, Instant::now()));
-            let (cpu0, spun0, t0) = window[0];
+            totals.add(super::spin::take());
+            window.push_back((thread_cpu_ns(), totals, Instant::now()));
+            let (cpu0, totals0, t0) = window[0];
             let (cpu, _, t) = window[window.len() - 1];
             let wall = t.duration_since(t0).as_nanos().max(1) as u64;
-            let spin = ((spun - spun0) * 1000 / wall).min(1000);
+            let spun = totals.since(&totals0);
+            let spin = (spun.spun_ns * 1000 / wall).min(1000);
             let work = (cpu.saturating_sub(cpu0) * 1000 / wall).min(1000);
             let work = work.saturating_sub(spin);
             let load = self.load(at);
             load.cpu_permille.store(work, Ordering::Relaxed);
             load.spin_permille.store(spin, Ordering::Relaxed);
-            super::spin::allow(self.may_spin(work));
+            super::spin::allow(self.may_spin(work, &spun));
             if window.len() <= WINDOW {
                 continue;
             }
@@ -252,20 +253,27 @@ impl Loops {
         }
     }
 
-    /// Whether a loop that worked `work` per mille of a CPU may spin through its gaps now
-    /// ([`super::spin::allowed`], from the machine's idle CPU and what all loops spun).
-    fn may_spin(&self, work: u64) -> bool {
-        let idle = self
-            .server
-            .counters
-            .machine_idle_permille
-            .load(Ordering::Relaxed);
-        let loads = self.server.counters.loops.get().map_or(&[][..], |l| &l[..]);
+    /// Whether a loop that worked `work` per mille of a CPU, with `seen` over the same
+    /// window, may spin through its gaps now ([`super::spin::allowed`], from the machine's
+    /// idle CPU and what all loops spun).
+    fn may_spin(&self, work: u64, seen: &super::spin::Totals) -> bool {
+        if self.spin_for.is_zero() {
+            return false;
+        }
+        let counters = &self.server.counters;
+        let idle = counters.machine_idle_permille.load(Ordering::Relaxed);
+        let loads = counters.loops.get().map_or(&[][..], |l| &l[..]);
         let spun = loads
             .iter()
             .map(|l| l.spin_permille.load(Ordering::Relaxed));
-        let busy = (!self.spin_for.is_zero()).then_some(self.spin_busy);
-        super::spin::allowed(busy, work, idle + spun.sum::<u64>())
+        let load = super::spin::Load {
+            busy: self.spin_busy,
+            work,
+            idle: idle + spun.sum::<u64>(),
+            batches: seen.batches,
+            requests: seen.requests,
+        };
+        super::spin::allowed(&load)
     }
 
     /// Every [`MACHINE_SAMPLE`]: the CPU left unused over the last sample, on the machine

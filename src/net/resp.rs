@@ -171,7 +171,7 @@ async fn drive(mut conn: Conn, mut sock: TcpStream, mut inbuf: BytesMut, seat: S
     loop {
         conn.session.step_walks = Some(seat.walk_hold());
         let mut batch = conn.run(&mut inbuf, &mut out);
-        super::spin::note_batch();
+        super::spin::note_batch(batch.requests);
         if let Some((walk, started)) = batch.walk.take() {
             let o = super::finish_walk(&conn.server, Outcome::pending(walk)).await;
             // Requests after it may be buffered already: run them before reading.
