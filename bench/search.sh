@@ -177,13 +177,11 @@ fi
 LABEL=()     # row label
 MCMD=()      # meridian command (words separated by single spaces)
 RCMD=()      # redis command
-MREUSE=()    # index of the line whose meridian runs this row repeats ("" = own runs)
 
-add_line() { # label meridian-cmd redis-cmd [reuse-index]
+add_line() { # label meridian-cmd redis-cmd
     LABEL+=("$1")
     MCMD+=("$2")
     RCMD+=("$3")
-    MREUSE+=("${4:-}")
 }
 
 NEARBY_IDX=()
@@ -198,7 +196,9 @@ if [ "$TIGHT_NEARBY" = 1 ]; then
     # before it keeps k, so a whole-earth radius costs O(N) per query. As Redis'
     # best case, repeat each k-nearest line with a radius just above the k-th
     # neighbour's distance (known from the data beforehand, which a real client
-    # would not know); the meridian column repeats the line above.
+    # would not know). Meridian runs the same query as the line above again, in
+    # the same rounds as these Redis runs: reusing the runs above compared runs
+    # minutes apart, and this host's speed drifts by 15-20% over minutes.
     i=0
     for k in $NEARBY_K; do
         reply=$(qcli "$RPORT" GEOSEARCH "$KEY" FROMLONLAT "$LON" "$LAT" BYRADIUS "$NEARBY_RADIUS_KM" km \
@@ -209,7 +209,7 @@ if [ "$TIGHT_NEARBY" = 1 ]; then
         idx=${NEARBY_IDX[$i]}
         add_line "↳ NEARBY k=$k, Redis radius $rk km (k-th at $dk km)" \
             "${MCMD[$idx]}" \
-            "GEOSEARCH $KEY FROMLONLAT $LON $LAT BYRADIUS $rk km ASC COUNT $k" "$idx"
+            "GEOSEARCH $KEY FROMLONLAT $LON $LAT BYRADIUS $rk km ASC COUNT $k"
         i=$((i + 1))
     done
 fi
@@ -480,20 +480,12 @@ keep() {
 }
 
 declare -A RUN   # "<line>:<m|r>:<1|P>:<rps|rounds|n|c|p50|p99|other|warn|err>", "<line>:<m|r>:<cal_*|slow>"
-FIELDS=(rps rounds scpu scpu_rounds ccpu ccpu_rounds n c p50 p99 other warn err)
 T_QUERIES=$(now)
 for i in "${!LABEL[@]}"; do
     read -ra mc <<<"${MCMD[$i]}"
     read -ra rcmd <<<"${RCMD[$i]}"
-    reuse=${MREUSE[$i]}
-    if [ -n "$reuse" ]; then
-        for mode in 1 P; do
-            for f in "${FIELDS[@]}"; do RUN[$i:m:$mode:$f]=${RUN[$reuse:m:$mode:$f]:-}; done
-        done
-    fi
     for round in $(seq 1 "$ROUNDS"); do
         for srv in m r; do
-            [ "$srv" = r ] || [ -z "$reuse" ] || continue
             if [ "$srv" = m ]; then name=meridian port=$MPORT pid=$MPID cmd=("${mc[@]}")
             else name=redis port=$RPORT pid=$RPID cmd=("${rcmd[@]}"); fi
             log "${LABEL[$i]}: $name, round $round of $ROUNDS"
@@ -565,7 +557,6 @@ details_table() {
         for mode in 1 P; do
             if [ "$mode" = 1 ]; then p=1; else p=$PIPELINE; fi
             for srv in m r; do
-                [ "$srv" = r ] || [ -z "${MREUSE[$i]}" ] || continue
                 if [ "$srv" = m ]; then name=Meridian; else name=Redis; fi
                 if [ -n "${RUN[$i:$srv:$mode:err]}" ]; then
                     printf '| %s | %s | %s | | | ERROR: %s | | | | |\n' "${LABEL[$i]}" "$name" "$p" \
@@ -584,7 +575,6 @@ commands_table() {
     local i bt='`'
     printf '| Line | Meridian | Redis |\n|---|---|---|\n'
     for i in "${!LABEL[@]}"; do
-        [ -z "${MREUSE[$i]}" ] || { printf '| %s | (as above) | %s |\n' "${LABEL[$i]}" "$bt${RCMD[$i]}$bt"; continue; }
         printf '| %s | %s | %s |\n' "${LABEL[$i]}" "$bt${MCMD[$i]}$bt" "$bt${RCMD[$i]}$bt"
     done
 }

@@ -199,3 +199,29 @@ fn a_loop_busy_enough_spins_through_its_gaps() {
         (spin_sum(&mut admin) == 0).then_some(())
     });
 }
+
+#[test]
+fn pipelined_clients_never_make_a_loop_spin() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Busy enough at any load, as above, but the client pipelines 100 requests a batch.
+    let envs = [
+        ("MERIDIAN_THREADS", "2"),
+        ("MERIDIAN_LOOP_SPIN_BUSY_PERMILLE", "0"),
+    ];
+    let s = TestServer::spawn_env(tmp.path(), &[], &envs);
+    s.wait_ready();
+    let mut admin = RespClient::try_connect(s.port).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let (port, stop) = (s.port, stop.clone());
+        std::thread::spawn(move || client(port, 0, stop))
+    };
+    // The first tick windows still hold the quiet before the load (single INFO requests).
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(spin_sum(&mut admin), 0);
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(load.join().unwrap() > 0);
+}
