@@ -5,8 +5,8 @@
 //! and on loopback the *sender* pays it (the kernel's wake-up runs in the client's `send`).
 //! With the benchmark client on the same 2-core box, the client's CPU is what bounds a
 //! `-P 1` run, and polling through the gaps between requests took the server's sleeps from
-//! about 0.08 to 0.007 per request and the client's CPU per request down by about a
-//! microsecond (bench/README.md).
+//! 0.06–0.09 to 0.005–0.011 per request and the client's CPU per request down by 0.5–1 µs
+//! (bench/README.md).
 //!
 //! **When it spins** ([`allowed`]): the loop's own work (its thread's CPU minus the time it
 //! spun) must be at least `loop-spin-busy-permille` of a CPU, its clients must send about
