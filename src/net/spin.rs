@@ -27,8 +27,8 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 thread_local! {
-    /// Batches run on this thread's loop, ever (wrapping).
-    static BATCHES: Cell<u64> = const { Cell::new(0) };
+    /// Whether a batch ran since the spinner last looked.
+    static RAN_SINCE_POLL: Cell<bool> = const { Cell::new(false) };
     /// Batches and requests run since the tick last asked.
     static RAN: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
     /// Whether the loop's tick allows spinning now.
@@ -42,7 +42,7 @@ thread_local! {
 /// Notes that a connection on this thread's loop ran a batch of `requests` requests; starts
 /// the loop's spinner if it is allowed and waiting.
 pub fn note_batch(requests: usize) {
-    BATCHES.set(BATCHES.get().wrapping_add(1));
+    RAN_SINCE_POLL.set(true);
     let (batches, ran) = RAN.get();
     RAN.set((batches + 1, ran + requests as u64));
     if ALLOWED.get() {
@@ -147,7 +147,7 @@ async fn next_batch() {
 
 /// Polls the loop's sockets until `spin_for` passes with no batch run.
 async fn spin(spin_for: Duration) {
-    let mut seen = BATCHES.get();
+    RAN_SINCE_POLL.set(false);
     let mut last_batch = Instant::now();
     let mut before = last_batch;
     while ALLOWED.get() {
@@ -155,9 +155,7 @@ async fn spin(spin_for: Duration) {
         // task again, and run the connections that became ready meanwhile.
         tokio::task::yield_now().await;
         let now = Instant::now();
-        let batches = BATCHES.get();
-        if batches != seen {
-            seen = batches;
+        if RAN_SINCE_POLL.replace(false) {
             last_batch = now;
         } else {
             let idle = now.duration_since(before).as_nanos() as u64;
