@@ -141,12 +141,45 @@ fn spin_sum(c: &mut RespClient) -> u64 {
     info_sum(c, "loop_spin_permille")
 }
 
+/// A client thread running until [`Load::stop`].
+struct Load<T> {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<T>,
+}
+
+impl<T: Send + 'static> Load<T> {
+    fn start(run: impl FnOnce(Arc<AtomicBool>) -> T + Send + 'static) -> Load<T> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || run(flag));
+        Load { stop, thread }
+    }
+
+    fn stop(self) -> T {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
+
+/// A server with two loops and `envs`, and an admin connection to it.
+fn two_loop_server(tmp: &std::path::Path, envs: &[(&str, &str)]) -> (TestServer, RespClient) {
+    let envs: Vec<_> = [("MERIDIAN_THREADS", "2")]
+        .into_iter()
+        .chain(envs.iter().copied())
+        .collect();
+    let s = TestServer::spawn_env(tmp, &[], &envs);
+    s.wait_ready();
+    let admin = RespClient::try_connect(s.port).unwrap();
+    (s, admin)
+}
+
+/// Any work counts as busy enough (the spin's other conditions still hold).
+const ANY_WORK_IS_BUSY: (&str, &str) = ("MERIDIAN_LOOP_SPIN_BUSY_PERMILLE", "0");
+
 #[test]
 fn a_light_load_never_spins() {
     let tmp = tempfile::tempdir().unwrap();
-    let s = TestServer::spawn_env(tmp.path(), &[], &[("MERIDIAN_THREADS", "2")]);
-    s.wait_ready();
-    let mut admin = RespClient::try_connect(s.port).unwrap();
+    let (s, mut admin) = two_loop_server(tmp.path(), &[]);
     let spin_us = admin.cmd(&["CONFIG", "GET", "loop-spin-us"]).unwrap();
     assert_eq!(
         spin_us,
@@ -154,11 +187,8 @@ fn a_light_load_never_spins() {
     );
     // One connection, one request at a time: its loop works well under the default
     // `loop-spin-busy-permille` (500), so over a second of ticks it never spins.
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = {
-        let (port, stop) = (s.port, stop.clone());
-        std::thread::spawn(move || ping_pong(port, stop))
-    };
+    let port = s.port;
+    let load = Load::start(move |stop| ping_pong(port, stop));
     for _ in 0..20 {
         std::thread::sleep(Duration::from_millis(50));
         assert_eq!(
@@ -168,32 +198,21 @@ fn a_light_load_never_spins() {
             info_field(&mut admin, "loop_cpu_permille")
         );
     }
-    stop.store(true, Ordering::Relaxed);
-    load.join().unwrap();
+    load.stop();
 }
 
 #[test]
 fn a_loop_busy_enough_spins_through_its_gaps() {
     let tmp = tempfile::tempdir().unwrap();
-    // Any work counts as busy enough, so the same light load spins while the machine has
-    // idle CPU for it (others tests may take it for a while: hence the long deadline).
-    let envs = [
-        ("MERIDIAN_THREADS", "2"),
-        ("MERIDIAN_LOOP_SPIN_BUSY_PERMILLE", "0"),
-    ];
-    let s = TestServer::spawn_env(tmp.path(), &[], &envs);
-    s.wait_ready();
-    let mut admin = RespClient::try_connect(s.port).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = {
-        let (port, stop) = (s.port, stop.clone());
-        std::thread::spawn(move || ping_pong(port, stop))
-    };
+    // The same light load spins while the machine has idle CPU for it (other tests may
+    // take it for a while: hence the long deadline).
+    let (s, mut admin) = two_loop_server(tmp.path(), &[ANY_WORK_IS_BUSY]);
+    let port = s.port;
+    let load = Load::start(move |stop| ping_pong(port, stop));
     wait_until(Duration::from_secs(60), "a loop to spin", || {
         (spin_sum(&mut admin) > 0).then_some(())
     });
-    stop.store(true, Ordering::Relaxed);
-    load.join().unwrap();
+    load.stop();
     // With no requests a spin ends after 50 µs: within a tick window the share is back to 0.
     wait_until(Duration::from_secs(10), "the spin to stop", || {
         (spin_sum(&mut admin) == 0).then_some(())
@@ -204,24 +223,14 @@ fn a_loop_busy_enough_spins_through_its_gaps() {
 fn pipelined_clients_never_make_a_loop_spin() {
     let tmp = tempfile::tempdir().unwrap();
     // Busy enough at any load, as above, but the client pipelines 100 requests a batch.
-    let envs = [
-        ("MERIDIAN_THREADS", "2"),
-        ("MERIDIAN_LOOP_SPIN_BUSY_PERMILLE", "0"),
-    ];
-    let s = TestServer::spawn_env(tmp.path(), &[], &envs);
-    s.wait_ready();
-    let mut admin = RespClient::try_connect(s.port).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = {
-        let (port, stop) = (s.port, stop.clone());
-        std::thread::spawn(move || client(port, 0, stop))
-    };
+    let (s, mut admin) = two_loop_server(tmp.path(), &[ANY_WORK_IS_BUSY]);
+    let port = s.port;
+    let load = Load::start(move |stop| client(port, 0, stop));
     // The first tick windows still hold the quiet before the load (single INFO requests).
     std::thread::sleep(Duration::from_millis(300));
     for _ in 0..20 {
         std::thread::sleep(Duration::from_millis(50));
         assert_eq!(spin_sum(&mut admin), 0);
     }
-    stop.store(true, Ordering::Relaxed);
-    assert!(load.join().unwrap() > 0);
+    assert!(load.stop() > 0);
 }
